@@ -1,0 +1,75 @@
+//! The function's environment (contract section 7), read once at start.
+
+use crate::hosts::AllowedHosts;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub allowed_hosts: AllowedHosts,
+    pub secret_ttl: Duration,
+    pub max_concurrency: usize,
+}
+
+impl Config {
+    /// Reads the configuration through `var` (the process environment in `main`). A bad
+    /// value stops the function at start with a message naming the variable.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let allowed_hosts = AllowedHosts::parse(&var("ALLOWED_JIRA_HOSTS").unwrap_or_default())?;
+        let number = |name: &str, default: u64, min: u64, max: u64| -> Result<u64, String> {
+            match var(name)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+            {
+                None => Ok(default),
+                Some(s) => match s.parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(format!(
+                        "{name}={s:?} is not a whole number from {min} to {max}"
+                    )),
+                },
+            }
+        };
+        Ok(Config {
+            allowed_hosts,
+            secret_ttl: Duration::from_secs(number("SECRET_CACHE_TTL_SECONDS", 300, 0, 86_400)?),
+            max_concurrency: number("MAX_CONCURRENCY", 10, 1, 1_000)? as usize,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.secret_ttl, Duration::from_secs(300));
+        assert_eq!(c.max_concurrency, 10);
+        assert_eq!(c.allowed_hosts, AllowedHosts::default());
+        let c = cfg(&[("MAX_CONCURRENCY", "3"), ("SECRET_CACHE_TTL_SECONDS", "0")]).unwrap();
+        assert_eq!((c.max_concurrency, c.secret_ttl), (3, Duration::ZERO));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert!(cfg(&[("MAX_CONCURRENCY", "0")])
+            .unwrap_err()
+            .contains("MAX_CONCURRENCY"));
+        assert!(cfg(&[("SECRET_CACHE_TTL_SECONDS", "-1")])
+            .unwrap_err()
+            .contains("SECRET_CACHE_TTL_SECONDS"));
+        assert!(cfg(&[("ALLOWED_JIRA_HOSTS", "https://x")])
+            .unwrap_err()
+            .contains("ALLOWED_JIRA_HOSTS"));
+    }
+}

@@ -1,0 +1,381 @@
+//! The issue description as a small document model, rendered as Atlassian Document Format
+//! (v3) or wiki markup (v2), within Jira's 32,767-character limit.
+
+use super::text::{cut_utf16, one_line, strip_controls, utf16_len, wiki_escape};
+use super::ApiFlavor;
+use serde_json::{json, Value};
+
+/// Jira's limit for a description. For ADF it is applied to the serialised JSON, which is
+/// never shorter than the text it holds, so both forms stay under what Jira accepts.
+pub const DESCRIPTION_LIMIT: usize = 32_767;
+/// No single text is kept longer than this before rendering: bounds the work for huge input.
+const TEXT_CAP: usize = DESCRIPTION_LIMIT;
+/// At most this many list items (errors) are shown; the rest are counted.
+const LIST_CAP: usize = 50;
+const CUT_MARK: &str = " … [cut]";
+const TRUNCATED_NOTE: &str = "Note: this description was cut to fit Jira's limit of 32,767 characters. The replay link and the detection itself hold the full details.";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Heading(String),
+    /// Free text: blank lines separate paragraphs, single newlines are line breaks.
+    Text(String),
+    /// `label: value` pairs, shown as a bullet list.
+    Facts(Vec<(String, String)>),
+    Link {
+        label: String,
+        text: String,
+        href: String,
+    },
+    List(Vec<String>),
+    /// Shown in italics at the end (delivery notes, truncation).
+    Note(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Description {
+    blocks: Vec<Block>,
+}
+
+impl Description {
+    pub fn push(&mut self, block: Block) {
+        self.blocks.push(cap_block(block));
+    }
+
+    pub fn note(&mut self, text: String) {
+        self.push(Block::Note(text));
+    }
+
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Renders for `flavor`, cutting the longest texts until the result fits the limit.
+    pub fn render(&self, flavor: ApiFlavor) -> Value {
+        let first = render_once(&self.blocks, flavor);
+        if rendered_len(&first) <= DESCRIPTION_LIMIT {
+            return first;
+        }
+        let mut blocks = self.blocks.clone();
+        blocks.push(Block::Note(TRUNCATED_NOTE.into()));
+        // Escaping makes rendered length differ from text length: cut by the excess and
+        // measure again. Each pass removes at least the excess, so few passes are needed.
+        for _ in 0..16 {
+            let out = render_once(&blocks, flavor);
+            let len = rendered_len(&out);
+            if len <= DESCRIPTION_LIMIT {
+                return out;
+            }
+            if !cut_longest(&mut blocks, len - DESCRIPTION_LIMIT + 64, flavor) {
+                break;
+            }
+        }
+        // Unreachable for anything `push` accepts; kept so the limit holds whatever happens.
+        render_once(&[Block::Note(TRUNCATED_NOTE.into())], flavor)
+    }
+}
+
+fn rendered_len(v: &Value) -> usize {
+    match v {
+        Value::String(s) => utf16_len(s),
+        other => utf16_len(&other.to_string()),
+    }
+}
+
+fn cap(s: &str) -> String {
+    let s = strip_controls(s);
+    if utf16_len(&s) > TEXT_CAP {
+        format!("{}{CUT_MARK}", cut_utf16(&s, TEXT_CAP))
+    } else {
+        s
+    }
+}
+
+fn cap_block(block: Block) -> Block {
+    match block {
+        Block::Heading(t) => Block::Heading(cap(&t)),
+        Block::Text(t) => Block::Text(cap(&t)),
+        Block::Note(t) => Block::Note(cap(&t)),
+        Block::Facts(f) => Block::Facts(f.into_iter().map(|(k, v)| (cap(&k), cap(&v))).collect()),
+        Block::Link { label, text, href } => Block::Link {
+            label: cap(&label),
+            text: cap(&text),
+            href: cap(&href),
+        },
+        Block::List(items) => {
+            let total = items.len();
+            let mut kept: Vec<String> = items.iter().take(LIST_CAP).map(|i| cap(i)).collect();
+            if total > LIST_CAP {
+                kept.push(format!("… and {} more", total - LIST_CAP));
+            }
+            Block::List(kept)
+        }
+    }
+}
+
+/// How long `text` is once rendered (escaping included), in UTF-16 units.
+fn rendered_text_len(text: &str, flavor: ApiFlavor) -> usize {
+    match flavor {
+        ApiFlavor::V3 => utf16_len(&Value::String(text.to_string()).to_string()) - 2,
+        ApiFlavor::V2 => utf16_len(&wiki_escape(text)),
+    }
+}
+
+/// Shortens the longest free text (description, list item, fact value) so that its
+/// rendered form loses at least `by` units. Returns false when nothing is left to cut.
+fn cut_longest(blocks: &mut [Block], by: usize, flavor: ApiFlavor) -> bool {
+    let mut longest: Option<&mut String> = None;
+    let mut longest_len = 0;
+    for block in blocks.iter_mut() {
+        let texts: Vec<&mut String> = match block {
+            Block::Text(t) | Block::Heading(t) => vec![t],
+            Block::List(items) => items.iter_mut().collect(),
+            Block::Facts(f) => f.iter_mut().map(|(_, v)| v).collect(),
+            Block::Link { .. } | Block::Note(_) => vec![],
+        };
+        for t in texts {
+            let len = utf16_len(t);
+            if len > longest_len {
+                longest_len = len;
+                longest = Some(t);
+            }
+        }
+    }
+    match longest {
+        Some(t) if longest_len > CUT_MARK.len() => {
+            // Escaping makes a rendered unit cost less than one text unit: scale the cut.
+            let rendered = rendered_text_len(t, flavor).max(1);
+            let by_text = (by as u128 * longest_len as u128).div_ceil(rendered as u128) as usize;
+            let keep = longest_len.saturating_sub(by_text + CUT_MARK.len());
+            let cut = format!("{}{CUT_MARK}", cut_utf16(t, keep));
+            *t = cut;
+            true
+        }
+        _ => false,
+    }
+}
+
+fn render_once(blocks: &[Block], flavor: ApiFlavor) -> Value {
+    match flavor {
+        ApiFlavor::V3 => adf(blocks),
+        ApiFlavor::V2 => Value::String(wiki(blocks)),
+    }
+}
+
+// ---- Atlassian Document Format -------------------------------------------------------
+
+fn text_node(text: &str) -> Option<Value> {
+    // ADF text nodes must not be empty.
+    (!text.is_empty()).then(|| json!({"type": "text", "text": text}))
+}
+
+fn marked(text: &str, mark: Value) -> Option<Value> {
+    (!text.is_empty()).then(|| json!({"type": "text", "text": text, "marks": [mark]}))
+}
+
+fn paragraph(content: Vec<Value>) -> Value {
+    if content.is_empty() {
+        json!({"type": "paragraph"})
+    } else {
+        json!({"type": "paragraph", "content": content})
+    }
+}
+
+/// Lines become text nodes separated by hard breaks.
+fn lines_to_inline(text: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push(json!({"type": "hardBreak"}));
+        }
+        out.extend(text_node(line.trim_end_matches('\r')));
+    }
+    out
+}
+
+fn bullet_list(items: Vec<Vec<Value>>) -> Option<Value> {
+    // A bulletList needs at least one listItem, each starting with a paragraph.
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|content| json!({"type": "listItem", "content": [paragraph(content)]}))
+        .collect();
+    (!items.is_empty()).then(|| json!({"type": "bulletList", "content": items}))
+}
+
+fn adf(blocks: &[Block]) -> Value {
+    let mut content = Vec::new();
+    for block in blocks {
+        match block {
+            Block::Heading(t) => {
+                if let Some(node) = text_node(&one_line(t)) {
+                    content
+                        .push(json!({"type": "heading", "attrs": {"level": 2}, "content": [node]}));
+                }
+            }
+            Block::Text(t) => {
+                for para in t.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+                    content.push(paragraph(lines_to_inline(para)));
+                }
+            }
+            Block::Facts(facts) => {
+                let items = facts
+                    .iter()
+                    .map(|(k, v)| {
+                        let mut inline: Vec<Value> =
+                            marked(&format!("{k}: "), json!({"type": "strong"}))
+                                .into_iter()
+                                .collect();
+                        inline.extend(text_node(&one_line(v)));
+                        inline
+                    })
+                    .collect();
+                content.extend(bullet_list(items));
+            }
+            Block::Link { label, text, href } => {
+                let mut inline: Vec<Value> =
+                    marked(&format!("{label}: "), json!({"type": "strong"}))
+                        .into_iter()
+                        .collect();
+                inline.extend(marked(
+                    &one_line(text),
+                    json!({"type": "link", "attrs": {"href": href}}),
+                ));
+                content.push(paragraph(inline));
+            }
+            Block::List(items) => {
+                let items = items.iter().map(|i| lines_to_inline(i)).collect();
+                content.extend(bullet_list(items));
+            }
+            Block::Note(t) => {
+                content.push(paragraph(
+                    marked(&one_line(t), json!({"type": "em"}))
+                        .into_iter()
+                        .collect(),
+                ));
+            }
+        }
+    }
+    json!({"type": "doc", "version": 1, "content": content})
+}
+
+// ---- Wiki markup (Server / Data Center) ----------------------------------------------
+
+/// Characters that would end a `[text|url]` link early are percent-encoded.
+fn wiki_href(href: &str) -> String {
+    href.replace('|', "%7C")
+        .replace(']', "%5D")
+        .replace('[', "%5B")
+        .replace(' ', "%20")
+}
+
+fn wiki(blocks: &[Block]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for block in blocks {
+        match block {
+            Block::Heading(t) => out.push(format!("h2. {}", wiki_escape(&one_line(t)))),
+            Block::Text(t) => {
+                // Each line escaped; a line break inside a paragraph stays a line break.
+                let text = t
+                    .split('\n')
+                    .map(|l| wiki_escape(l.trim_end_matches('\r')))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                out.push(text);
+            }
+            Block::Facts(facts) => out.push(
+                facts
+                    .iter()
+                    .map(|(k, v)| format!("* *{}:* {}", wiki_escape(k), wiki_escape(&one_line(v))))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            Block::Link { label, text, href } => out.push(format!(
+                "*{}:* [{}|{}]",
+                wiki_escape(label),
+                wiki_escape(&one_line(text)),
+                wiki_href(href)
+            )),
+            Block::List(items) => out.push(
+                items
+                    .iter()
+                    .map(|i| format!("* {}", wiki_escape(&one_line(i))))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            Block::Note(t) => out.push(format!("_{}_", wiki_escape(&one_line(t)))),
+        }
+    }
+    out.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big(n: usize) -> Description {
+        let mut d = Description::default();
+        d.push(Block::Heading("Name".into()));
+        d.push(Block::Text("a\"b<".repeat(n / 4)));
+        d.push(Block::Facts(vec![("Severity".into(), "HIGH".into())]));
+        d.push(Block::List(vec!["boom".into(); 10]));
+        d
+    }
+
+    #[test]
+    fn huge_descriptions_fit_with_a_visible_note() {
+        for flavor in [ApiFlavor::V2, ApiFlavor::V3] {
+            let v = big(100_000).render(flavor);
+            let len = rendered_len(&v);
+            assert!(len <= DESCRIPTION_LIMIT, "{flavor:?}: {len}");
+            assert!(
+                len > DESCRIPTION_LIMIT - 2_000,
+                "{flavor:?}: cut too much: {len}"
+            );
+            let s = v.to_string();
+            assert!(s.contains("cut to fit Jira's limit"), "{flavor:?}");
+            assert!(s.contains("Severity"), "facts survive: {flavor:?}");
+        }
+    }
+
+    #[test]
+    fn small_descriptions_are_not_cut() {
+        let v = big(1_000).render(ApiFlavor::V3);
+        assert!(!v.to_string().contains("cut to fit"));
+    }
+
+    #[test]
+    fn many_errors_are_counted_not_listed() {
+        let mut d = Description::default();
+        d.push(Block::List((0..100_000).map(|i| format!("e{i}")).collect()));
+        let s = d.render(ApiFlavor::V2);
+        let s = s.as_str().unwrap();
+        assert!(s.contains("and 99950 more"));
+        assert_eq!(s.matches("* e").count(), 50);
+    }
+
+    #[test]
+    fn adf_has_no_empty_text_nodes() {
+        let mut d = Description::default();
+        d.push(Block::Heading("".into()));
+        d.push(Block::Text("\n\n\n".into()));
+        d.push(Block::Facts(vec![("Empty".into(), "".into())]));
+        d.push(Block::List(vec!["".into()]));
+        let s = d.render(ApiFlavor::V3).to_string();
+        assert!(!s.contains(r#""text":"""#), "{s}");
+    }
+
+    #[test]
+    fn wiki_links_cannot_be_broken_out_of() {
+        let mut d = Description::default();
+        d.push(Block::Link {
+            label: "Replay".into(),
+            text: "go]".into(),
+            href: "https://x.example/a|b]c".into(),
+        });
+        let s = d.render(ApiFlavor::V2);
+        assert_eq!(
+            s.as_str().unwrap(),
+            "*Replay:* [go\\]|https://x.example/a%7Cb%5Dc]"
+        );
+    }
+}

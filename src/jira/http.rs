@@ -1,0 +1,419 @@
+//! `JiraApi` over HTTPS with one shared reqwest client (connections kept alive across
+//! invocations). Redirects are never followed, and no error carries a header or the token.
+
+use super::{Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError};
+use crate::issue::ApiFlavor;
+use crate::secrets::AuthScheme;
+use base64::Engine;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, LOCATION, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Error texts from Jira are cut to this length in logs and errors.
+const DETAIL_LIMIT: usize = 500;
+/// Bodies larger than this are not read: a hostile server cannot exhaust memory.
+const BODY_LIMIT: usize = 1 << 20;
+
+#[derive(Clone)]
+pub struct JiraHttp {
+    client: reqwest::Client,
+}
+
+impl JiraHttp {
+    pub fn new() -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("detection-jira/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(JiraHttp { client })
+    }
+
+    /// Sends one request; `with_auth` false for anonymous reads (serverInfo).
+    async fn send(
+        &self,
+        call: Call<'_>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        with_auth: bool,
+    ) -> Result<Value, JiraError> {
+        let url = format!("{}{}", call.site.base, path);
+        let mut req = self
+            .client
+            .request(method, &url)
+            .timeout(call.timeout)
+            .header(ACCEPT, "application/json");
+        if with_auth {
+            req = req.header(AUTHORIZATION, auth_header(call)?);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let token = call.creds.token.expose();
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, call.timeout))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| redact(&cut(s, 200), token));
+        let bytes = read_limited(resp, call.timeout).await?;
+        if status.is_success() {
+            if bytes.is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&bytes).map_err(|_| JiraError::BadResponse {
+                detail: format!(
+                    "HTTP {} with a body that is not JSON: {}",
+                    status.as_u16(),
+                    redact(&cut(&String::from_utf8_lossy(&bytes), 200), token)
+                ),
+            });
+        }
+        Err(classify(status, retry_after, location, &bytes, token))
+    }
+}
+
+fn auth_header(call: Call<'_>) -> Result<HeaderValue, JiraError> {
+    let token = call.creds.token.expose();
+    let raw = match call.creds.auth {
+        AuthScheme::Bearer => format!("Bearer {token}"),
+        AuthScheme::Basic => {
+            let user = call.user.unwrap_or_default();
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+            format!("Basic {encoded}")
+        }
+    };
+    let mut value = HeaderValue::from_str(&raw).map_err(|_| JiraError::BadResponse {
+        detail: "the credentials contain characters not allowed in an HTTP header".into(),
+    })?;
+    // Keeps the value out of reqwest's and hyper's Debug output.
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+async fn read_limited(
+    mut resp: reqwest::Response,
+    timeout: Duration,
+) -> Result<Vec<u8>, JiraError> {
+    let mut out = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > BODY_LIMIT {
+                    return Err(JiraError::BadResponse {
+                        detail: format!("answer larger than {BODY_LIMIT} bytes"),
+                    });
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(transport_error(&e, timeout)),
+        }
+    }
+}
+
+fn transport_error(e: &reqwest::Error, timeout: Duration) -> JiraError {
+    // reqwest's own text names the URL (never headers); we build ours from the kind only.
+    if e.is_connect() {
+        let root = root_cause(e);
+        JiraError::Connect {
+            detail: if e.is_timeout() {
+                "connect timed out".to_string()
+            } else {
+                root
+            },
+        }
+    } else if e.is_timeout() {
+        JiraError::NoAnswer {
+            detail: format!("timed out after {:.1}s", timeout.as_secs_f64()),
+        }
+    } else {
+        JiraError::NoAnswer {
+            detail: format!("connection failed: {}", root_cause(e)),
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cut(&cur.to_string(), 200)
+}
+
+fn cut(s: &str, max: usize) -> String {
+    crate::issue::text::ellipsize(s, max)
+}
+
+/// Removes the token, and its Basic form, should a server echo it back.
+fn redact(s: &str, token: &str) -> String {
+    if token.len() < 4 {
+        return s.to_string();
+    }
+    s.replace(token, "[redacted]")
+}
+
+/// Turns a non-2xx answer into a `JiraError`, reading Jira's error body.
+fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    location: Option<String>,
+    body: &[u8],
+    token: &str,
+) -> JiraError {
+    let (messages, field_errors) = parse_error_body(body, token);
+    let mut all: Vec<String> = messages.clone();
+    all.extend(field_errors.iter().map(|(k, v)| format!("{k}: {v}")));
+    let detail = if all.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("no details")
+            .to_string()
+    } else {
+        cut(&all.join("; "), DETAIL_LIMIT)
+    };
+    match status.as_u16() {
+        300..=399 => JiraError::Redirect {
+            status: status.as_u16(),
+            location: location.unwrap_or_else(|| "(no Location header)".into()),
+        },
+        401 => JiraError::Unauthorized { detail },
+        403 => JiraError::Forbidden { detail },
+        404 => JiraError::NotFound { detail },
+        429 => JiraError::Throttled {
+            status: 429,
+            retry_after,
+        },
+        503 if retry_after.is_some() => JiraError::Throttled {
+            status: 503,
+            retry_after,
+        },
+        500..=599 => JiraError::Server {
+            status: status.as_u16(),
+            detail,
+        },
+        s => JiraError::Rejected {
+            status: s,
+            messages,
+            field_errors,
+        },
+    }
+}
+
+/// `{"errorMessages": [...], "errors": {field: message}}`, or the text of a non-JSON body.
+fn parse_error_body(body: &[u8], token: &str) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut messages = Vec::new();
+    let mut fields = BTreeMap::new();
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(obj)) => {
+            if let Some(Value::Array(items)) = obj.get("errorMessages") {
+                for m in items.iter().filter_map(Value::as_str).take(20) {
+                    messages.push(redact(&cut(m, DETAIL_LIMIT), token));
+                }
+            }
+            if let Some(Value::Object(errs)) = obj.get("errors") {
+                for (k, v) in errs.iter().take(50) {
+                    let text = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    fields.insert(cut(k, 100), redact(&cut(&text, DETAIL_LIMIT), token));
+                }
+            }
+            if messages.is_empty() && fields.is_empty() {
+                if let Some(m) = obj.get("message").and_then(Value::as_str) {
+                    messages.push(redact(&cut(m, DETAIL_LIMIT), token));
+                }
+            }
+        }
+        _ => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if !text.is_empty() {
+                messages.push(redact(&cut(text, DETAIL_LIMIT), token));
+            }
+        }
+    }
+    (messages, fields)
+}
+
+impl JiraApi for JiraHttp {
+    async fn server_info(&self, call: Call<'_>) -> Result<Deployment, JiraError> {
+        // Anonymous first: Cloud answers serverInfo without credentials. Some Server/DC
+        // instances refuse anonymous access; the host is already authorised, so ask again
+        // with credentials.
+        let info = match self
+            .send(call, Method::GET, "/rest/api/2/serverInfo", None, false)
+            .await
+        {
+            Err(JiraError::Unauthorized { .. } | JiraError::Forbidden { .. }) => {
+                self.send(call, Method::GET, "/rest/api/2/serverInfo", None, true)
+                    .await?
+            }
+            other => other?,
+        };
+        match info.get("deploymentType").and_then(Value::as_str) {
+            Some(t) if t.eq_ignore_ascii_case("cloud") => Ok(Deployment::Cloud),
+            Some(_) => Ok(Deployment::Server),
+            None => Err(JiraError::BadResponse {
+                detail: "serverInfo has no deploymentType: is instance_url a Jira?".into(),
+            }),
+        }
+    }
+
+    async fn search(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        jql: &str,
+        max_results: u32,
+    ) -> Result<Vec<FoundIssue>, JiraError> {
+        let body = json!({"jql": jql, "maxResults": max_results, "fields": ["status"]});
+        let v3 = "/rest/api/3/search/jql";
+        let result = match flavor {
+            ApiFlavor::V3 => self.send(call, Method::POST, v3, Some(&body), true).await,
+            ApiFlavor::V2 => {
+                match self
+                    .send(call, Method::POST, "/rest/api/2/search", Some(&body), true)
+                    .await
+                {
+                    // Cloud with api_version "2": the old search is gone (410) there.
+                    Err(JiraError::Rejected { status: 410, .. }) => {
+                        self.send(call, Method::POST, v3, Some(&body), true).await
+                    }
+                    other => other,
+                }
+            }
+        }?;
+        let issues = result
+            .get("issues")
+            .and_then(Value::as_array)
+            .ok_or_else(|| JiraError::BadResponse {
+                detail: "search answer has no issues array".into(),
+            })?;
+        Ok(issues
+            .iter()
+            .filter_map(|i| {
+                Some(FoundIssue {
+                    key: i.get("key")?.as_str()?.to_string(),
+                    status_category: i
+                        .pointer("/fields/status/statusCategory/key")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                })
+            })
+            .collect())
+    }
+
+    async fn create_issue(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        body: &Value,
+    ) -> Result<CreatedIssue, JiraError> {
+        let path = format!("{}/issue", flavor.path());
+        let v = self
+            .send(call, Method::POST, &path, Some(body), true)
+            .await?;
+        let key = v.get("key").and_then(Value::as_str);
+        let id = v.get("id").and_then(Value::as_str);
+        match (key, id) {
+            (Some(key), Some(id)) => Ok(CreatedIssue {
+                id: id.to_string(),
+                key: key.to_string(),
+            }),
+            _ => Err(JiraError::BadResponse {
+                detail: "create answer has no issue key".into(),
+            }),
+        }
+    }
+
+    async fn add_comment(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        let path = format!("{}/issue/{issue_key}/comment", flavor.path());
+        self.send(
+            call,
+            Method::POST,
+            &path,
+            Some(&json!({"body": body})),
+            true,
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_are_parsed_and_redacted() {
+        let body = br#"{"errorMessages":["bad tok-XYZW-1"],"errors":{"priority":"The priority selected is invalid."}}"#;
+        let e = classify(StatusCode::BAD_REQUEST, None, None, body, "tok-XYZW-1");
+        match &e {
+            JiraError::Rejected {
+                field_errors,
+                messages,
+                ..
+            } => {
+                assert_eq!(
+                    field_errors["priority"],
+                    "The priority selected is invalid."
+                );
+                assert_eq!(messages[0], "bad [redacted]");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e
+            .to_string()
+            .contains("priority: The priority selected is invalid."));
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        let c = |s: u16, ra: Option<u64>| {
+            classify(
+                StatusCode::from_u16(s).unwrap(),
+                ra.map(Duration::from_secs),
+                Some("https://evil.example/".into()),
+                b"plain text",
+                "t0ken",
+            )
+        };
+        assert_eq!(c(401, None).class(), "auth");
+        assert_eq!(c(403, None).class(), "permission");
+        assert_eq!(c(404, None).class(), "not-found");
+        assert_eq!(c(400, None).class(), "rejected");
+        assert_eq!(c(429, Some(2)).retry_after(), Some(Duration::from_secs(2)));
+        assert!(c(503, Some(1)).is_transient());
+        assert_eq!(c(502, None).class(), "jira-5xx");
+        assert!(c(302, None).to_string().contains("https://evil.example/"));
+        assert!(c(401, None).fix().contains("Verify email and API token"));
+        assert!(c(403, None).fix().contains("Create Issues permission"));
+        assert!(c(404, None).fix().contains("instance URL and project key"));
+        assert!(c(400, None).fix().contains("issue type exists"));
+    }
+}

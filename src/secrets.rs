@@ -1,0 +1,363 @@
+//! The Jira credential, read from AWS Secrets Manager (contract section 2) and cached.
+//!
+//! The token is wrapped in `Token`, which never prints itself, and no error built here
+//! carries any part of the secret's value.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A Jira API token, password or personal access token. Prints as `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(s: impl Into<String>) -> Token {
+        Token(s.into())
+    }
+
+    /// The only way to the value: used when building the Authorization header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// `email:token` (Cloud) or `user:password` (Server/DC).
+    Basic,
+    /// A Server/DC personal access token.
+    Bearer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub token: Token,
+    pub email: Option<String>,
+    /// When set, the token may only ever be sent to this Jira.
+    pub instance_url: Option<String>,
+    pub auth: AuthScheme,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret {id}: not found or not readable ({detail}). Fix: check destination.api_token_secret names an existing secret and that the function's role may call secretsmanager:GetSecretValue on it (and kms:Decrypt on its key)")]
+    Unavailable { id: String, detail: String },
+    #[error(
+        "secret {id}: Secrets Manager is throttling or unreachable ({detail}); will be retried"
+    )]
+    Transient { id: String, detail: String },
+    #[error("secret {id}: {problem}. Fix: store the bare token, or JSON {{\"api_token\": \"...\", \"email\": \"optional\", \"instance_url\": \"optional\", \"auth\": \"basic|bearer\"}}")]
+    Malformed { id: String, problem: String },
+}
+
+impl SecretError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SecretError::Transient { .. })
+    }
+}
+
+/// Where secret strings come from. Tests swap in an in-memory source.
+pub trait SecretSource: Send + Sync + 'static {
+    fn fetch(&self, id: &str) -> impl Future<Output = Result<String, SecretError>> + Send;
+}
+
+/// Parses a SecretString: a bare token, or a JSON object. Errors never quote the value.
+pub fn parse_secret(id: &str, raw: &str) -> Result<Credentials, SecretError> {
+    let malformed = |problem: &str| SecretError::Malformed {
+        id: id.to_string(),
+        problem: problem.to_string(),
+    };
+    let trimmed = raw.trim();
+    if !trimmed.starts_with('{') {
+        if trimmed.is_empty() {
+            return Err(malformed("the secret is empty"));
+        }
+        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(malformed("a bare token must be one word without spaces"));
+        }
+        return Ok(Credentials {
+            token: Token::new(trimmed),
+            email: None,
+            instance_url: None,
+            auth: AuthScheme::Basic,
+        });
+    }
+    let value: serde_json::Value = serde_json::from_str(trimmed)
+        .map_err(|_| malformed("the secret starts with '{' but is not valid JSON"))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| malformed("the secret is not a JSON object"))?;
+    let text = |key: &str| -> Result<Option<String>, SecretError> {
+        match obj.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(_) => Err(malformed(&format!("\"{key}\" must be a string"))),
+        }
+    };
+    let token =
+        text("api_token")?.ok_or_else(|| malformed("the JSON secret has no \"api_token\""))?;
+    if token.chars().any(|c| c.is_control()) {
+        return Err(malformed("\"api_token\" holds control characters"));
+    }
+    let auth = match text("auth")?
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("basic") => AuthScheme::Basic,
+        Some("bearer") => AuthScheme::Bearer,
+        Some(_) => return Err(malformed("\"auth\" must be \"basic\" or \"bearer\"")),
+    };
+    Ok(Credentials {
+        token: Token::new(token),
+        email: text("email")?,
+        instance_url: text("instance_url")?.map(|u| u.trim_end_matches('/').to_string()),
+        auth,
+    })
+}
+
+/// Secrets Manager through the AWS SDK.
+pub struct SecretsManager {
+    client: aws_sdk_secretsmanager::Client,
+}
+
+impl SecretsManager {
+    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+        SecretsManager { client }
+    }
+}
+
+impl SecretSource for SecretsManager {
+    async fn fetch(&self, id: &str) -> Result<String, SecretError> {
+        use aws_sdk_secretsmanager::error::SdkError;
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+        let result = self.client.get_secret_value().secret_id(id).send().await;
+        match result {
+            Ok(out) => out.secret_string.ok_or_else(|| SecretError::Malformed {
+                id: id.to_string(),
+                problem: "the secret has no SecretString (binary secrets are not supported)".into(),
+            }),
+            Err(SdkError::ServiceError(e)) => {
+                let code = e.err().meta().code().unwrap_or("unknown").to_string();
+                let transient = matches!(e.err(), GetSecretValueError::InternalServiceError(_))
+                    || code.contains("Throttl")
+                    || e.raw().status().as_u16() >= 500
+                    || e.raw().status().as_u16() == 429;
+                if transient {
+                    Err(SecretError::Transient {
+                        id: id.to_string(),
+                        detail: code,
+                    })
+                } else {
+                    Err(SecretError::Unavailable {
+                        id: id.to_string(),
+                        detail: code,
+                    })
+                }
+            }
+            // Timeouts, connection failures, throttling the SDK gave up on: worth a retry.
+            Err(other) => Err(SecretError::Transient {
+                id: id.to_string(),
+                detail: sdk_error_kind(&other),
+            }),
+        }
+    }
+}
+
+fn sdk_error_kind<E, R>(e: &aws_sdk_secretsmanager::error::SdkError<E, R>) -> String {
+    use aws_sdk_secretsmanager::error::SdkError;
+    match e {
+        SdkError::ConstructionFailure(_) => "request could not be built".into(),
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(_) => "could not connect".into(),
+        SdkError::ResponseError(_) => "unreadable response".into(),
+        SdkError::ServiceError(_) => "service error".into(),
+        _ => "unknown error".into(),
+    }
+}
+
+struct Entry {
+    fetched: Instant,
+    creds: Arc<Credentials>,
+}
+
+/// Caches parsed credentials per secret id for a TTL. Concurrent alerts that need the same
+/// secret wait for one fetch: one `GetSecretValue` per secret per TTL.
+pub struct SecretCache<S> {
+    source: S,
+    ttl: Duration,
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Entry>>>>>,
+}
+
+impl<S: SecretSource> SecretCache<S> {
+    pub fn new(source: S, ttl: Duration) -> Self {
+        SecretCache {
+            source,
+            ttl,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The credentials for `id`. `refresh` bypasses the cache (after a 401: the token may
+    /// just have been rotated), unless another alert refreshed it at or after `newer_than`.
+    pub async fn get(
+        &self,
+        id: &str,
+        refresh_older_than: Option<Instant>,
+    ) -> Result<(Arc<Credentials>, Instant), SecretError> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.entry(id.to_string()).or_default().clone()
+        };
+        let mut entry = slot.lock().await;
+        if let Some(e) = entry.as_ref() {
+            let fresh = e.fetched.elapsed() < self.ttl;
+            let new_enough = refresh_older_than.is_none_or(|t| e.fetched > t);
+            if fresh && new_enough {
+                return Ok((e.creds.clone(), e.fetched));
+            }
+        }
+        let raw = self.source.fetch(id).await?;
+        let creds = Arc::new(parse_secret(id, &raw)?);
+        let fetched = Instant::now();
+        *entry = Some(Entry {
+            fetched,
+            creds: creds.clone(),
+        });
+        Ok((creds, fetched))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const TOKEN: &str = "tok-SECRET-1234567890";
+
+    #[test]
+    fn bare_and_json_secrets() {
+        let c = parse_secret("s", &format!("  {TOKEN}\n")).unwrap();
+        assert_eq!(c.token.expose(), TOKEN);
+        assert_eq!(c.auth, AuthScheme::Basic);
+        let c = parse_secret(
+            "s",
+            &format!(r#"{{"api_token":"{TOKEN}","email":"a@b.c","instance_url":"https://x.atlassian.net/","auth":"Bearer"}}"#),
+        )
+        .unwrap();
+        assert_eq!(c.email.as_deref(), Some("a@b.c"));
+        assert_eq!(c.instance_url.as_deref(), Some("https://x.atlassian.net"));
+        assert_eq!(c.auth, AuthScheme::Bearer);
+    }
+
+    #[test]
+    fn malformed_secrets_never_echo_the_value() {
+        for raw in [
+            format!(r#"{{"api_token": 12, "x": "{TOKEN}"}}"#),
+            format!(r#"{{"token": "{TOKEN}"}}"#),
+            format!(r#"{{"api_token": "{TOKEN}", "auth": "{TOKEN}"}}"#),
+            format!("{{{TOKEN}"),
+            format!("{TOKEN} {TOKEN}"),
+            String::new(),
+        ] {
+            let e = parse_secret("s", &raw).unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains(TOKEN), "{text}");
+            assert!(text.contains("Fix:") || text.contains("problem"), "{text}");
+        }
+    }
+
+    #[test]
+    fn token_redacts_itself() {
+        let c = parse_secret("s", TOKEN).unwrap();
+        assert!(!format!("{c:?} {}", c.token).contains(TOKEN));
+    }
+
+    struct Counting {
+        calls: AtomicUsize,
+    }
+
+    impl SecretSource for Counting {
+        async fn fetch(&self, _id: &str) -> Result<String, SecretError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(format!("token-{n}"))
+        }
+    }
+
+    #[tokio::test]
+    async fn one_fetch_per_secret_per_ttl_under_concurrency() {
+        let cache = Arc::new(SecretCache::new(
+            Counting {
+                calls: AtomicUsize::new(0),
+            },
+            Duration::from_secs(300),
+        ));
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let cache = cache.clone();
+                tokio::spawn(async move {
+                    let id = if i % 2 == 0 { "a" } else { "b" };
+                    cache
+                        .get(id, None)
+                        .await
+                        .unwrap()
+                        .0
+                        .token
+                        .expose()
+                        .to_string()
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(cache.source.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn refresh_bypasses_the_cache_once() {
+        let cache = SecretCache::new(
+            Counting {
+                calls: AtomicUsize::new(0),
+            },
+            Duration::from_secs(300),
+        );
+        let (first, at) = cache.get("a", None).await.unwrap();
+        let (second, _) = cache.get("a", Some(at)).await.unwrap();
+        assert_ne!(first.token, second.token);
+        // A second refresh request for the same stale copy reuses the new one.
+        let (third, _) = cache.get("a", Some(at)).await.unwrap();
+        assert_eq!(second.token, third.token);
+        assert_eq!(cache.source.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn expired_entries_are_fetched_again() {
+        let cache = SecretCache::new(
+            Counting {
+                calls: AtomicUsize::new(0),
+            },
+            Duration::from_millis(0),
+        );
+        cache.get("a", None).await.unwrap();
+        cache.get("a", None).await.unwrap();
+        assert_eq!(cache.source.calls.load(Ordering::SeqCst), 2);
+    }
+}
