@@ -1,1 +1,549 @@
+//! A strict fake Jira for tests and the local stand-in: one instance per listener, Cloud
+//! (REST v3 + v2, ADF) or Server/DC (REST v2, wiki markup), told apart only by
+//! `/rest/api/2/serverInfo`. It rejects what real Jira rejects, with Jira's own messages
+//! (shared/jira/behaviour.md), keeps what it receives, and can be scripted to fail.
+//!
+//! The same listener also answers the Secrets Manager `GetSecretValue` call (AWS JSON 1.1
+//! protocol, `POST /` with `X-Amz-Target`), so a function under test can be pointed at it
+//! with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
 
+mod adf;
+mod page;
+mod rules;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Cloud,
+    Server,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKind {
+    Number,
+    /// A select list with these option values.
+    Select(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub key: String,
+    pub id: String,
+    pub issue_types: Vec<String>,
+    /// Server/DC priority scheme: the priorities this project may use (None: all).
+    pub priorities: Option<Vec<String>>,
+    /// Custom fields on the create screen.
+    pub screen_fields: BTreeMap<String, FieldKind>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub flavor: Flavor,
+    /// Basic auth: user (email on Cloud) -> token or password.
+    pub users: HashMap<String, String>,
+    /// Server/DC personal access tokens (Bearer).
+    pub personal_tokens: Vec<String>,
+    /// Users who may browse but not create issues (403 on create).
+    pub read_only_users: Vec<String>,
+    pub projects: Vec<Project>,
+    pub priorities: Vec<String>,
+    pub link_types: Vec<String>,
+    /// Secrets Manager stand-in: secret id (name or ARN) -> SecretString.
+    pub secrets: HashMap<String, String>,
+    /// How long a new issue stays invisible to search (Cloud's search is eventually
+    /// consistent).
+    pub index_lag: Duration,
+}
+
+pub const DEMO_USER: &str = "secops-bot@acme.example";
+pub const DEMO_TOKEN: &str = "fake-jira-demo-token-0000";
+
+impl Config {
+    /// A realistic instance: project SEC (Task, Bug, Story, Epic), the default priorities,
+    /// custom fields 10050 (number), 10051 (select of severities), 10052 (number), the
+    /// usual link types, issues SEC-1 and SEC-42 already there.
+    pub fn standard(flavor: Flavor) -> Config {
+        let mut screen_fields = BTreeMap::new();
+        screen_fields.insert("customfield_10050".to_string(), FieldKind::Number);
+        screen_fields.insert(
+            "customfield_10051".to_string(),
+            FieldKind::Select(
+                ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+        );
+        screen_fields.insert("customfield_10052".to_string(), FieldKind::Number);
+        Config {
+            flavor,
+            users: HashMap::from([(DEMO_USER.to_string(), DEMO_TOKEN.to_string())]),
+            personal_tokens: vec![],
+            read_only_users: vec![],
+            projects: vec![Project {
+                key: "SEC".into(),
+                id: "10000".into(),
+                issue_types: ["Task", "Bug", "Story", "Epic"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                priorities: None,
+                screen_fields,
+            }],
+            priorities: ["Highest", "High", "Medium", "Low", "Lowest"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            link_types: ["Relates", "Blocks", "Duplicate", "Cloners"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            secrets: HashMap::new(),
+            index_lag: Duration::ZERO,
+        }
+    }
+}
+
+/// A scripted misbehaviour, taken from the queue by the first request whose path contains
+/// `path` (any request when empty).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub path: String,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// Answer this status (with `Retry-After` when given) and a Jira error body.
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// Wait, then handle the request normally.
+    Delay(Duration),
+    /// Handle the request (an issue is created), then keep the client waiting this long
+    /// before answering: the client times out not knowing the outcome.
+    SucceedThenHang(Duration),
+    /// Answer a redirect to this location.
+    Redirect(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub id: String,
+    pub key: String,
+    pub fields: Value,
+    pub links: Vec<(String, String)>,
+    pub comments: Vec<Value>,
+    pub status_category: String,
+    pub created: Instant,
+    /// The API version it was created through (2 or 3).
+    pub api: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: Value,
+    pub status: u16,
+}
+
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) issues: Vec<Issue>,
+    pub(crate) next_id: u64,
+    pub(crate) requests: Vec<Recorded>,
+    pub(crate) faults: VecDeque<Fault>,
+    pub(crate) secret_calls: usize,
+}
+
+/// A running fake Jira. Dropping it does not stop the server; the process ending does.
+#[derive(Clone)]
+pub struct FakeJira {
+    pub base_url: String,
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeJira {
+    /// Starts on 127.0.0.1 with a free port.
+    pub async fn start(config: Config) -> FakeJira {
+        FakeJira::start_on("127.0.0.1:0".parse().expect("addr"), config)
+            .await
+            .expect("bind fake Jira")
+    }
+
+    pub async fn start_on(addr: SocketAddr, config: Config) -> std::io::Result<FakeJira> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let mut issues = Vec::new();
+        for (i, key) in ["SEC-1", "SEC-42"].iter().enumerate() {
+            if config
+                .projects
+                .iter()
+                .any(|p| key.starts_with(&format!("{}-", p.key)))
+            {
+                issues.push(Issue {
+                    id: format!("{}", 9000 + i),
+                    key: key.to_string(),
+                    fields: json!({"summary": format!("Existing issue {key}")}),
+                    links: vec![],
+                    comments: vec![],
+                    status_category: "indeterminate".into(),
+                    created: Instant::now(),
+                    api: 2,
+                });
+            }
+        }
+        let state = Arc::new(Mutex::new(State {
+            config,
+            issues,
+            next_id: 10_001,
+            requests: Vec::new(),
+            faults: VecDeque::new(),
+            secret_calls: 0,
+        }));
+        let shared = state.clone();
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let state = shared.clone();
+                async move { handle(state, addr, method, uri, headers, body).await }
+            },
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeJira {
+            base_url: format!("http://{addr}"),
+            addr,
+            state,
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn issues(&self) -> Vec<Issue> {
+        self.with(|s| s.issues.clone())
+    }
+
+    /// Issues created through the API (not the seeded SEC-1 and SEC-42).
+    pub fn created(&self) -> Vec<Issue> {
+        self.with(|s| {
+            s.issues
+                .iter()
+                .filter(|i| i.id.parse::<u64>().unwrap_or(0) > 10_000)
+                .cloned()
+                .collect()
+        })
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.with(|s| s.requests.clone())
+    }
+
+    pub fn secret_calls(&self) -> usize {
+        self.with(|s| s.secret_calls)
+    }
+
+    pub fn push_fault(&self, path: &str, kind: FaultKind) {
+        self.with(|s| {
+            s.faults.push_back(Fault {
+                path: path.to_string(),
+                kind,
+            })
+        })
+    }
+
+    /// Rotates a user's token (the old one stops working at once).
+    pub fn set_token(&self, user: &str, token: &str) {
+        self.with(|s| {
+            s.config.users.insert(user.to_string(), token.to_string());
+        })
+    }
+
+    pub fn set_secret(&self, id: &str, value: &str) {
+        self.with(|s| {
+            s.config.secrets.insert(id.to_string(), value.to_string());
+        })
+    }
+
+    pub fn set_status_category(&self, key: &str, category: &str) {
+        self.with(|s| {
+            if let Some(i) = s.issues.iter_mut().find(|i| i.key == key) {
+                i.status_category = category.to_string();
+            }
+        })
+    }
+
+    pub fn configure(&self, f: impl FnOnce(&mut Config)) {
+        self.with(|s| f(&mut s.config))
+    }
+}
+
+pub(crate) fn jira_error(
+    status: StatusCode,
+    messages: &[&str],
+    errors: &BTreeMap<String, String>,
+) -> Response {
+    (
+        status,
+        axum::Json(json!({"errorMessages": messages, "errors": errors})),
+    )
+        .into_response()
+}
+
+fn authenticated_user(state: &State, headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    if let Some(b64) = auth.strip_prefix("Basic ") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, token) = text.split_once(':')?;
+        return (state.config.users.get(user).map(String::as_str) == Some(token))
+            .then(|| user.to_string());
+    }
+    if let Some(pat) = auth.strip_prefix("Bearer ") {
+        return (state.config.flavor == Flavor::Server
+            && state.config.personal_tokens.iter().any(|t| t == pat.trim()))
+        .then(|| "pat-user".to_string());
+    }
+    None
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    addr: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let fault = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        let pos = s
+            .faults
+            .iter()
+            .position(|f| f.path.is_empty() || path.contains(&f.path));
+        pos.and_then(|i| s.faults.remove(i))
+    };
+    let mut hang_after = None;
+    if let Some(f) = fault {
+        match f.kind {
+            FaultKind::Status {
+                status,
+                retry_after,
+            } => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                record(&state, &method, &path, &headers, &body, status.as_u16());
+                let mut resp = jira_error(status, &["Injected fault"], &BTreeMap::new());
+                if let Some(secs) = retry_after {
+                    resp.headers_mut().insert("retry-after", secs.into());
+                }
+                return resp;
+            }
+            FaultKind::Delay(d) => tokio::time::sleep(d).await,
+            FaultKind::SucceedThenHang(d) => hang_after = Some(d),
+            FaultKind::Redirect(location) => {
+                record(&state, &method, &path, &headers, &body, 302);
+                return (StatusCode::FOUND, [("location", location)]).into_response();
+            }
+        }
+    }
+    let resp = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        let resp = route(&mut s, addr, &method, &path, &headers, &body);
+        let status = resp.status().as_u16();
+        drop(s);
+        // Secrets Manager calls are counted apart: `requests` is what Jira received.
+        if !headers.contains_key("x-amz-target") {
+            record(&state, &method, &path, &headers, &body, status);
+        }
+        resp
+    };
+    if let Some(d) = hang_after {
+        tokio::time::sleep(d).await;
+    }
+    resp
+}
+
+fn record(
+    state: &Arc<Mutex<State>>,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    status: u16,
+) {
+    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    s.requests.push(Recorded {
+        method: method.to_string(),
+        path: path.to_string(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        status,
+    });
+}
+
+fn route(
+    s: &mut State,
+    addr: SocketAddr,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    if path == "/" && method == Method::POST && headers.contains_key("x-amz-target") {
+        return secrets_manager(s, headers, body);
+    }
+    if path == "/" && method == Method::GET {
+        return page::render(s);
+    }
+    let flavor = s.config.flavor;
+    let (api, rest) = match path.strip_prefix("/rest/api/") {
+        Some(r) => match r.split_once('/') {
+            Some(("2", rest)) => (2u8, rest),
+            Some(("3", rest)) if flavor == Flavor::Cloud => (3u8, rest),
+            _ => return not_found(flavor),
+        },
+        None => return not_found(flavor),
+    };
+    if rest == "serverInfo" && method == Method::GET {
+        let deployment = match flavor {
+            Flavor::Cloud => "Cloud",
+            Flavor::Server => "Server",
+        };
+        return axum::Json(json!({
+            "baseUrl": format!("http://{addr}"),
+            "version": if flavor == Flavor::Cloud { "1001.0.0-SNAPSHOT" } else { "9.12.2" },
+            "deploymentType": deployment,
+            "serverTitle": "Fake Jira",
+        }))
+        .into_response();
+    }
+    let Some(user) = authenticated_user(s, headers) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"errorMessages": ["You are not authenticated. Authentication required to perform this operation."], "errors": {}})),
+        )
+            .into_response();
+    };
+    let parsed: Result<Value, _> = if body.is_empty() {
+        Ok(Value::Null)
+    } else {
+        serde_json::from_slice(body)
+    };
+    let Ok(json_body) = parsed else {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            &["Unexpected character: the request body is not valid JSON."],
+            &BTreeMap::new(),
+        );
+    };
+    match (method.as_str(), rest) {
+        ("GET", "myself") => {
+            axum::Json(json!({"name": user, "emailAddress": user, "active": true})).into_response()
+        }
+        ("POST", "issue") => rules::create_issue(s, api, &user, &json_body, addr),
+        ("POST", "search/jql") | ("GET", "search/jql") if api == 3 => {
+            rules::search(s, &json_body, true)
+        }
+        ("POST", "search") | ("GET", "search") => {
+            if flavor == Flavor::Cloud {
+                jira_error(
+                    StatusCode::GONE,
+                    &["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"],
+                    &BTreeMap::new(),
+                )
+            } else {
+                rules::search(s, &json_body, false)
+            }
+        }
+        ("POST", r) if r.starts_with("issue/") && r.ends_with("/comment") => {
+            let key = &r["issue/".len()..r.len() - "/comment".len()];
+            rules::add_comment(s, api, key, &json_body)
+        }
+        _ => not_found(flavor),
+    }
+}
+
+fn not_found(flavor: Flavor) -> Response {
+    match flavor {
+        Flavor::Cloud => jira_error(StatusCode::NOT_FOUND, &["null for uri"], &BTreeMap::new()),
+        Flavor::Server => (
+            StatusCode::NOT_FOUND,
+            "<html><body>Oops, you've found a dead link.</body></html>",
+        )
+            .into_response(),
+    }
+}
+
+fn secrets_manager(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let aws_error = |status: StatusCode, kind: &str, message: &str| {
+        (
+            status,
+            [("content-type", "application/x-amz-json-1.1")],
+            json!({"__type": kind, "message": message}).to_string(),
+        )
+            .into_response()
+    };
+    if target != "secretsmanager.GetSecretValue" {
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            "only GetSecretValue is served here",
+        );
+    }
+    s.secret_calls += 1;
+    let id = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("SecretId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    match s.config.secrets.get(&id) {
+        Some(value) => (
+            StatusCode::OK,
+            [("content-type", "application/x-amz-json-1.1")],
+            json!({
+                "ARN": format!("arn:aws:secretsmanager:us-east-1:000000000000:secret:{id}"),
+                "Name": id,
+                "SecretString": value,
+                "VersionId": "00000000-0000-0000-0000-000000000001",
+                "VersionStages": ["AWSCURRENT"],
+                "CreatedDate": 1.7e9,
+            })
+            .to_string(),
+        )
+            .into_response(),
+        None => aws_error(
+            StatusCode::BAD_REQUEST,
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret.",
+        ),
+    }
+}
