@@ -65,11 +65,10 @@ fn block(node: &Value) -> Result<(), String> {
             if !(1..=6).contains(&level) {
                 return Err("heading level must be 1-6".into());
             }
-            children(node)
-                .map(|c| c.clone())
-                .unwrap_or_default()
-                .iter()
-                .try_for_each(inline)
+            match node.get("content") {
+                None => Ok(()),
+                Some(_) => children(node)?.iter().try_for_each(inline),
+            }
         }
         "bulletList" | "orderedList" => {
             let items = children(node)?;
