@@ -154,7 +154,7 @@ impl SecretSource for SecretsManager {
                 problem: "the secret has no SecretString (binary secrets are not supported)".into(),
             }),
             Err(SdkError::ServiceError(e)) => {
-                let code = e.err().meta().code().unwrap_or("unknown").to_string();
+                let code = error_code(e.err());
                 let transient = matches!(e.err(), GetSecretValueError::InternalServiceError(_))
                     || code.contains("Throttl")
                     || e.raw().status().as_u16() >= 500
@@ -178,6 +178,25 @@ impl SecretSource for SecretsManager {
             }),
         }
     }
+}
+
+/// The service's error code; modeled errors are named even when the code is missing.
+fn error_code(
+    e: &aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
+) -> String {
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError as E;
+    if let Some(code) = e.meta().code() {
+        return code.to_string();
+    }
+    match e {
+        E::ResourceNotFoundException(_) => "ResourceNotFoundException",
+        E::DecryptionFailure(_) => "DecryptionFailure",
+        E::InternalServiceError(_) => "InternalServiceError",
+        E::InvalidParameterException(_) => "InvalidParameterException",
+        E::InvalidRequestException(_) => "InvalidRequestException",
+        _ => "unknown",
+    }
+    .to_string()
 }
 
 fn sdk_error_kind<E, R>(e: &aws_sdk_secretsmanager::error::SdkError<E, R>) -> String {
