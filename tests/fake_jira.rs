@@ -58,7 +58,8 @@ async fn a_valid_issue_is_created() {
 
 #[tokio::test]
 async fn field_rejections_use_jiras_messages() {
-    let cases: Vec<(Flavor, &str, Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+    type Change = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(Flavor, &str, Change, &str)> = vec![
         (Flavor::Cloud, "project", Box::new(|b: &mut Value| b["fields"]["project"] = json!({"key": "NOPE"})), "Specify a valid project ID or key"),
         (Flavor::Cloud, "issuetype", Box::new(|b: &mut Value| b["fields"]["issuetype"] = json!({"name": "Incident"})), "The issue type selected is invalid."),
         (Flavor::Server, "issuetype", Box::new(|b: &mut Value| b["fields"]["issuetype"] = json!({"name": "Incident"})), "valid issue type is required"),
