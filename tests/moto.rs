@@ -52,17 +52,21 @@ async fn start_moto() -> Moto {
         .stderr(Stdio::null())
         .spawn()
         .expect("start moto_server");
-    let url = format!("http://127.0.0.1:{port}");
+    // Owned by the guard at once, so that every path below kills it.
+    let moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return Moto { child, url };
+            return moto;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("moto_server did not start on {url}");
+    panic!("moto_server did not start on {}", moto.url);
 }
 
 #[tokio::test]
