@@ -3,12 +3,13 @@
 
 use detection_jira::config::Config;
 use detection_jira::deliver::Deliverer;
-use detection_jira::handler::{cutoff_for, handle, App, InvocationError};
+use detection_jira::handler::{cutoff_for, handle, App};
 use detection_jira::jira::JiraHttp;
 use detection_jira::secrets::{SecretCache, SecretsManager};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -34,14 +35,59 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {
-            let cutoff = cutoff_for(event.context.deadline());
+            let deadline = deadline_of(event.context.deadline);
+            tracing::debug!(
+                request_id = %event.context.request_id,
+                deadline_ms = event.context.deadline,
+                "invocation"
+            );
+            let cutoff = cutoff_for(deadline);
             handle(app, event.payload, cutoff).await
         }
     }))
     .await
 }
 
-#[allow(dead_code)]
-fn _assert_error_type(e: InvocationError) -> lambda_runtime::Diagnostic {
-    e.into()
+/// Lambda sends the deadline in milliseconds since the epoch. Some local emulators
+/// (cargo lambda 1.9) send the time budget instead (e.g. 600000): a value before the year
+/// 2001 is read as milliseconds from now, so local runs are not failed at once.
+fn deadline_of(deadline_ms: u64) -> SystemTime {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < YEAR_2001_MS {
+        SystemTime::now() + Duration::from_millis(deadline_ms)
+    } else {
+        UNIX_EPOCH + Duration::from_millis(deadline_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use detection_jira::handler::InvocationError;
+
+    #[test]
+    fn deadlines_in_both_forms() {
+        let now = SystemTime::now();
+        let relative = deadline_of(600_000).duration_since(now).unwrap();
+        assert!(relative > Duration::from_secs(590) && relative <= Duration::from_secs(600));
+        let epoch_ms = (now + Duration::from_secs(3))
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let absolute = deadline_of(epoch_ms).duration_since(now).unwrap();
+        assert!(absolute > Duration::from_millis(2_900) && absolute <= Duration::from_secs(3));
+    }
+
+    #[test]
+    fn invocation_errors_keep_their_class() {
+        let d: lambda_runtime::Diagnostic = InvocationError {
+            class: "bad-input",
+            message: "m".into(),
+        }
+        .into();
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("bad-input", "m")
+        );
+    }
 }

@@ -417,6 +417,14 @@ fn route(
     if path == "/" && method == Method::GET {
         return page::render(s);
     }
+    if path == "/_fake/issues" && method == Method::GET {
+        let issues: Vec<Value> = s
+            .issues
+            .iter()
+            .map(|i| json!({"key": i.key, "api": i.api, "fields": i.fields, "comments": i.comments.len()}))
+            .collect();
+        return axum::Json(issues).into_response();
+    }
     let flavor = s.config.flavor;
     let (api, rest) = match path.strip_prefix("/rest/api/") {
         Some(r) => match r.split_once('/') {

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs the function locally on every sample event in events/, against the local stand-in
+# (fake Jira Cloud + Server/DC + Secrets Manager), through cargo lambda's runtime emulator.
+# Exit status is non-zero when an event did not give the expected result.
+#   DEMO_KEEP=1  keep the stand-in running afterwards (Ctrl-C to stop) to browse its page.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLOUD=127.0.0.1:${DEMO_CLOUD_PORT:-18080}
+SERVER=127.0.0.1:${DEMO_SERVER_PORT:-18081}
+RUNTIME_PORT=${DEMO_RUNTIME_PORT:-9000}
+
+# Tools: cargo-lambda from PyPI into the project's venv.
+if [ ! -x .venv/bin/cargo-lambda ]; then
+  echo "installing cargo-lambda into .venv ..."
+  python3 -m venv .venv
+  .venv/bin/pip install -q cargo-lambda
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "building ..."
+cargo build -q --workspace --bins
+
+# Logs live outside the crate: cargo lambda reacts to files changing inside it.
+RUN=$(mktemp -d)
+pids=()
+stop() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop EXIT
+
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1; see $RUN" >&2
+  return 1
+}
+
+target/debug/fake-jira --cloud "$CLOUD" --server "$SERVER" >"$RUN/stand-in.log" 2>&1 &
+pids+=($!)
+cargo lambda watch --only-lambda-apis -P "$RUNTIME_PORT" >"$RUN/watch.log" 2>&1 &
+pids+=($!)
+wait_port "$CLOUD"
+wait_port "127.0.0.1:$RUNTIME_PORT"
+
+# The function as Lambda runs it, pointed at the stand-in. The demo secret jira/demo holds a
+# fake token; no AWS account is used.
+env AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$RUNTIME_PORT/.rt" \
+  AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 \
+  AWS_LAMBDA_LOG_FORMAT=JSON \
+  AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
+  AWS_ENDPOINT_URL_SECRETS_MANAGER="http://$CLOUD" \
+  ALLOWED_JIRA_HOSTS="$CLOUD,$SERVER" \
+  target/debug/detection-jira >"$RUN/function.log" 2>&1 &
+pids+=($!)
+
+status=0
+for event in events/*.json; do
+  name=$(basename "$event")
+  if cargo lambda invoke _ -P "$RUNTIME_PORT" --data-file "$event" >"$RUN/$name.out" 2>"$RUN/$name.err"; then
+    answer=$(cat "$RUN/$name.out")
+  else
+    answer=$(printf '{"error": %s}' "$(python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))' <"$RUN/$name.err")")
+  fi
+  python3 scripts/demo_check.py "$name" "$answer" "http://$CLOUD" "http://$SERVER" || status=1
+done
+python3 scripts/demo_check.py --totals "http://$CLOUD" "http://$SERVER" || status=1
+
+echo
+echo "Issues as Jira would show them: http://$CLOUD/ (Cloud) and http://$SERVER/ (Server/DC)"
+echo "Function log: $RUN/function.log"
+if [ "$status" -ne 0 ]; then
+  echo "DEMO FAILED: an event did not give the expected result (see above and $RUN)" >&2
+elif [ "${DEMO_KEEP:-0}" = 1 ]; then
+  echo "Stand-in kept running; Ctrl-C to stop."
+  wait "${pids[0]}" || true
+fi
+exit "$status"

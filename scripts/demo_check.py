@@ -1,0 +1,55 @@
+"""Prints one demo result and checks it against scripts/demo-expected.json."""
+import json
+import sys
+import urllib.request
+
+EXPECTED = json.load(open("scripts/demo-expected.json"))
+
+
+def issues(base):
+    with urllib.request.urlopen(base + "/_fake/issues", timeout=5) as r:
+        return {i["key"]: i for i in json.load(r)}
+
+
+def main():
+    if sys.argv[1] == "--totals":
+        cloud, server = issues(sys.argv[2]), issues(sys.argv[3])
+        # SEC-1 and SEC-42 are there from the start.
+        got = {"cloud": len(cloud) - 2, "server": len(server) - 2}
+        want = EXPECTED["_issues"]
+        print(f"\nstand-in received: {got['cloud']} Cloud issues, {got['server']} Server/DC issues")
+        if got != want:
+            print(f"  expected {want}", file=sys.stderr)
+            return 1
+        return 0
+    name, answer, cloud, server = sys.argv[1:5]
+    answer = json.loads(answer)
+    want = EXPECTED.get(name)
+    print(f"{name}:")
+    if "error" in answer:
+        print(f"  error: {answer['error']}")
+    elif "batchItemFailures" in answer:
+        failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
+        print(f"  batchItemFailures: {failed or 'none'}")
+    else:
+        key = answer.get("issue_key")
+        summary = ""
+        if key:
+            base = cloud if answer["issue_url"].startswith(cloud) else server
+            summary = issues(base)[key]["fields"]["summary"]
+        print(f"  {answer.get('status')}: {key or ''} {summary}  {answer.get('issue_url', answer.get('reason', ''))}")
+    if want is None:
+        print("  (no expectation recorded for this event)", file=sys.stderr)
+        return 1
+    if "status" in want and answer.get("status") != want["status"]:
+        print(f"  expected status {want['status']}", file=sys.stderr)
+        return 1
+    if "batchItemFailures" in want:
+        failed = [f["itemIdentifier"] for f in answer.get("batchItemFailures", [])]
+        if "batchItemFailures" not in answer or failed != want["batchItemFailures"]:
+            print(f"  expected batchItemFailures {want['batchItemFailures']}", file=sys.stderr)
+            return 1
+    return 0
+
+
+sys.exit(main())
