@@ -1,0 +1,58 @@
+# detection-jira: see README.md. Tools that are not Rust crates live in .venv (PyPI).
+SHELL := /bin/bash
+VENV := .venv
+PY_TOOLS := $(VENV)/.tools-installed
+EVENT ?= events/alert-cloud.json
+
+.PHONY: deps build test lint unit demo invoke watch deploy clean
+
+# cargo-lambda (emulator, builds), moto (Secrets Manager for tests), cfn-lint pinned to
+# 1.53.3: later versions no longer run the SAM translator and miss SAM mistakes.
+$(PY_TOOLS):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q cargo-lambda 'moto[server]' 'cfn-lint==1.53.3'
+	touch $@
+
+deps: $(PY_TOOLS)
+	@command -v npm >/dev/null || { echo "npm is needed by the ADF schema test: apt-get install npm"; exit 1; }
+
+# The Lambda package for arm64 (provided.al2023): target/lambda/detection-jira/bootstrap.zip
+build: $(PY_TOOLS)
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --bin detection-jira --output-format zip
+
+lint: $(PY_TOOLS)
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
+
+unit: deps
+	cargo test --workspace
+
+# Everything: formatting, clippy, unit and integration tests, cfn-lint, and the demo
+# flow end to end through cargo lambda (the smoke test).
+test: deps lint unit demo
+
+demo: $(PY_TOOLS)
+	bash scripts/demo.sh
+
+# Against a running `make watch`: make invoke EVENT=events/sqs-batch.json
+invoke: $(PY_TOOLS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke detection-jira --data-file $(EVENT)
+
+# Rebuilds and serves the function on :9000, pointed at a stand-in started separately
+# (target/debug/fake-jira).
+watch: $(PY_TOOLS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	ALLOWED_JIRA_HOSTS=127.0.0.1:18080,127.0.0.1:18081 \
+	AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:18080 AWS_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
+	cargo lambda watch
+
+deploy:
+	sam build && sam deploy --guided
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .aws-sam
