@@ -173,14 +173,16 @@ pub struct Deliverer<J, S> {
 
 /// Why one delivery pass stopped short.
 enum Stop {
-    Jira(JiraError),
+    /// A Jira error, with the step it happened in.
+    Jira(&'static str, JiraError),
     Failed(Failure),
 }
 
-impl From<JiraError> for Stop {
-    fn from(e: JiraError) -> Stop {
-        Stop::Jira(e)
-    }
+const CREATING: &str = "creating the issue";
+
+/// Names the step for a Jira error: `.map_err(at("creating the issue"))?`.
+fn at(step: &'static str) -> impl Fn(JiraError) -> Stop {
+    move |e| Stop::Jira(step, e)
 }
 
 /// Counts requests for one alert.
@@ -212,7 +214,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let mut refreshed = false;
         loop {
             match self.deliver_as(alert, &site, &creds, cutoff, &tries).await {
-                Err(Stop::Jira(JiraError::Unauthorized { .. })) if !refreshed => {
+                Err(Stop::Jira(_, JiraError::Unauthorized { .. })) if !refreshed => {
                     // The token may just have been rotated: read the secret again, once.
                     refreshed = true;
                     tracing::info!(secret = %dest.api_token_secret, "Jira answered 401; reading the secret again in case it was rotated");
@@ -224,7 +226,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     creds = fresh;
                     fetched_at = at;
                 }
-                Err(Stop::Jira(e)) => return Err(Failure::from_jira(&e, "Jira request failed")),
+                Err(Stop::Jira(step, e)) => return Err(Failure::from_jira(&e, step)),
                 Err(Stop::Failed(f)) => return Err(f),
                 Ok(mut d) => {
                     d.requests = tries.0.load(Ordering::Relaxed);
@@ -309,7 +311,9 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     Some(f) => f,
                     None => {
                         let deployment =
-                            retrying(cutoff, || self.jira.server_info(call()), retry_reads).await?;
+                            retrying(cutoff, || self.jira.server_info(call()), retry_reads)
+                                .await
+                                .map_err(at("detecting Cloud or Server/DC (serverInfo)"))?;
                         let f = match deployment {
                             Deployment::Cloud => ApiFlavor::V3,
                             Deployment::Server => ApiFlavor::V2,
@@ -345,7 +349,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             || self.jira.search(call(), flavor, &jql, 1),
             retry_reads,
         )
-        .await?;
+        .await
+        .map_err(at("searching for an earlier delivery of this run"))?;
         if let Some(existing) = found.into_iter().next() {
             return Ok(delivered(Status::Duplicate, existing.key));
         }
@@ -363,7 +368,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 || self.jira.search(call(), flavor, &jql, 1),
                 retry_reads,
             )
-            .await?;
+            .await
+            .map_err(at("searching for an open issue of this detection"))?;
             if let Some(issue) = open.into_iter().next() {
                 let mut body = describe(&alert.detection);
                 body.note(format!(
@@ -376,7 +382,21 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     || self.jira.add_comment(call(), flavor, &issue.key, &rendered),
                     retry_writes,
                 )
-                .await?;
+                .await
+                .map_err(at("adding the run as a comment"))?;
+                // The run's fingerprint goes on the issue after the comment, so that a
+                // redelivery answers duplicate. (A failure between the two can only repeat
+                // the comment on redelivery, never lose it.)
+                retrying(
+                    cutoff,
+                    || {
+                        self.jira
+                            .add_labels(call(), flavor, &issue.key, &system_labels)
+                    },
+                    retry_writes,
+                )
+                .await
+                .map_err(at("labelling the issue with this run's fingerprint"))?;
                 return Ok(delivered(Status::Commented, issue.key));
             }
             system_labels.push(label);
@@ -406,11 +426,14 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                         .iter()
                         .all(|(field, reason)| trimmed.drop_field(field, reason));
                     if !all_optional {
-                        return Err(Stop::Jira(JiraError::Rejected {
-                            status: 400,
-                            messages,
-                            field_errors,
-                        }));
+                        return Err(Stop::Jira(
+                            CREATING,
+                            JiraError::Rejected {
+                                status: 400,
+                                messages,
+                                field_errors,
+                            },
+                        ));
                     }
                     tracing::warn!(
                         dropped = ?field_errors.keys().collect::<Vec<_>>(),
@@ -419,7 +442,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     spec = trimmed;
                     fell_back = true;
                 }
-                Err(e) => return Err(Stop::Jira(e)),
+                Err(e) => return Err(Stop::Jira(CREATING, e)),
             }
         }
     }

@@ -69,7 +69,7 @@ mod tests {
     fn deadlines_in_both_forms() {
         let now = SystemTime::now();
         let relative = deadline_of(600_000).duration_since(now).unwrap();
-        assert!(relative > Duration::from_secs(590) && relative <= Duration::from_secs(600));
+        assert!(relative > Duration::from_secs(590) && relative <= Duration::from_secs(601));
         let epoch_ms = (now + Duration::from_secs(3))
             .duration_since(UNIX_EPOCH)
             .unwrap()

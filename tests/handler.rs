@@ -551,7 +551,12 @@ async fn group_repeats_comments_while_open_and_opens_anew_when_done() {
     let second = invoke(&app, repeat(2)).await.unwrap();
     assert_eq!(second["status"], "commented");
     assert_eq!(second["issue_key"], first["issue_key"]);
+    // A redelivery of the commented run is a duplicate, not a second comment.
+    let again = invoke(&app, repeat(2)).await.unwrap();
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(again["issue_key"], first["issue_key"]);
     let issue = jira.created()[0].clone();
+    assert_eq!(issue.comments.len(), 1);
     assert!(
         issue.comments[0].as_str().unwrap().contains("srch\\-2"),
         "{:?}",

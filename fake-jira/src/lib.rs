@@ -485,6 +485,9 @@ fn route(
                 rules::search(s, &json_body, false)
             }
         }
+        ("PUT", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {
+            rules::edit_issue(s, &r["issue/".len()..], &json_body)
+        }
         ("POST", r) if r.starts_with("issue/") && r.ends_with("/comment") => {
             let key = &r["issue/".len()..r.len() - "/comment".len()];
             rules::add_comment(s, api, key, &json_body)

@@ -443,3 +443,49 @@ pub(crate) fn add_comment(s: &mut State, api: u8, key: &str, body: &Value) -> Re
     )
         .into_response()
 }
+
+/// `PUT /issue/{key}`: only `update.labels` with `add` operations are supported.
+pub(crate) fn edit_issue(s: &mut State, key: &str, body: &Value) -> Response {
+    let Some(issue) = s.issues.iter_mut().find(|i| i.key == key) else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            &["Issue does not exist or you do not have permission to see it."],
+            &BTreeMap::new(),
+        );
+    };
+    let Some(ops) = body.pointer("/update/labels").and_then(Value::as_array) else {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            &["Only update.labels is supported by this fake"],
+            &BTreeMap::new(),
+        );
+    };
+    let mut added = Vec::new();
+    for op in ops {
+        match op.get("add").and_then(Value::as_str) {
+            Some(l) if !l.chars().any(char::is_whitespace) && utf16_len(l) <= 255 => {
+                added.push(l.to_string())
+            }
+            _ => {
+                let mut errors = BTreeMap::new();
+                errors.insert(
+                    "labels".to_string(),
+                    format!("The label '{op}' contains spaces which is invalid."),
+                );
+                return jira_error(StatusCode::BAD_REQUEST, &[], &errors);
+            }
+        }
+    }
+    let labels = issue
+        .fields
+        .as_object_mut()
+        .map(|f| f.entry("labels").or_insert_with(|| json!([])));
+    if let Some(Value::Array(list)) = labels {
+        for l in added {
+            if !list.iter().any(|x| x.as_str() == Some(l.as_str())) {
+                list.push(Value::String(l));
+            }
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}

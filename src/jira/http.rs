@@ -345,6 +345,21 @@ impl JiraApi for JiraHttp {
         }
     }
 
+    async fn add_labels(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+        labels: &[String],
+    ) -> Result<(), JiraError> {
+        let path = format!("{}/issue/{issue_key}", flavor.path());
+        let ops: Vec<Value> = labels.iter().map(|l| json!({"add": l})).collect();
+        let body = json!({"update": {"labels": ops}});
+        self.send(call, Method::PUT, &path, Some(&body), true)
+            .await
+            .map(|_| ())
+    }
+
     async fn add_comment(
         &self,
         call: Call<'_>,

@@ -63,6 +63,14 @@ pub trait JiraApi: Send + Sync + 'static {
         flavor: ApiFlavor,
         body: &Value,
     ) -> impl Future<Output = Result<CreatedIssue, JiraError>> + Send;
+    /// Adds labels to an existing issue (`PUT .../issue/{key}`, `update.labels`).
+    fn add_labels(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+        labels: &[String],
+    ) -> impl Future<Output = Result<(), JiraError>> + Send;
     fn add_comment(
         &self,
         call: Call<'_>,
