@@ -670,3 +670,60 @@ async fn the_token_never_appears_in_logs_errors_or_answers() {
         assert_no_token("an answer or error", o);
     }
 }
+
+#[tokio::test]
+async fn search_lag_between_deliveries_still_gives_one_issue() {
+    let jira = fake(Flavor::Cloud).await;
+    jira.configure(|c| c.index_lag = Duration::from_secs(2));
+    let app = app(&jira);
+    let batch = sqs(&[("m1", alert(&jira.base_url).to_string())], QUEUE);
+    assert!(failures(&invoke(&app, batch.clone()).await.unwrap()).is_empty());
+    // The redelivery comes once the index has caught up (the queue's visibility timeout
+    // is far longer than Cloud's index lag).
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let answer = invoke(&app, alert(&jira.base_url)).await.unwrap();
+    assert_eq!(answer["status"], "duplicate");
+    assert_eq!(jira.created().len(), 1);
+}
+
+#[tokio::test]
+async fn garbage_in_one_message_fails_only_that_message() {
+    let jira = fake(Flavor::Cloud).await;
+    let app = app(&jira);
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge_name = {
+        let mut a = run(&jira.base_url, 2);
+        a["detection"]["name"] = json!("n".repeat(1_000_000));
+        a["detection"]["errors"] = json!(vec!["e"; 100_000]);
+        a
+    };
+    let batch = sqs(
+        &[
+            ("ok", run(&jira.base_url, 1).to_string()),
+            ("deep", deep),
+            ("huge", huge_name.to_string()),
+            ("null", "null".into()),
+        ],
+        QUEUE,
+    );
+    let answer = invoke(&app, batch).await.unwrap();
+    assert_eq!(failures(&answer), ["deep", "null"]);
+    let huge = jira
+        .created()
+        .into_iter()
+        .find(|i| {
+            i.fields["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("[HIGH] nnn")
+        })
+        .unwrap();
+    assert_eq!(
+        huge.fields["summary"]
+            .as_str()
+            .unwrap()
+            .encode_utf16()
+            .count(),
+        255
+    );
+}

@@ -62,6 +62,19 @@ pub struct Config {
     /// How long a new issue stays invisible to search (Cloud's search is eventually
     /// consistent).
     pub index_lag: Duration,
+    /// Seeded random faults on Jira requests (soak tests).
+    pub random_faults: Option<RandomFaults>,
+}
+
+/// Random transient faults: each Jira request fails with probability `transient` (a 429
+/// with Retry-After 1, a 503 or a 502, chosen at random); each create succeeds but hangs
+/// for `hang` with probability `ambiguous`, so the client cannot know it worked.
+#[derive(Debug, Clone)]
+pub struct RandomFaults {
+    pub seed: u64,
+    pub transient: f64,
+    pub ambiguous: f64,
+    pub hang: Duration,
 }
 
 pub const DEMO_USER: &str = "secops-bot@acme.example";
@@ -109,6 +122,7 @@ impl Config {
                 .collect(),
             secrets: HashMap::new(),
             index_lag: Duration::ZERO,
+            random_faults: None,
         }
     }
 }
@@ -166,6 +180,7 @@ pub(crate) struct State {
     pub(crate) requests: Vec<Recorded>,
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) secret_calls: usize,
+    pub(crate) rng: fastrand::Rng,
 }
 
 /// A running fake Jira. Dropping it does not stop the server; the process ending does.
@@ -206,7 +221,9 @@ impl FakeJira {
                 });
             }
         }
+        let seed = config.random_faults.as_ref().map_or(0, |r| r.seed);
         let state = Arc::new(Mutex::new(State {
+            rng: fastrand::Rng::with_seed(seed),
             config,
             issues,
             next_id: 10_001,
@@ -339,7 +356,8 @@ async fn handle(
             .faults
             .iter()
             .position(|f| f.path.is_empty() || path.contains(&f.path));
-        pos.and_then(|i| s.faults.remove(i))
+        let scripted = pos.and_then(|i| s.faults.remove(i));
+        scripted.or_else(|| random_fault(&mut s, &path))
     };
     let mut hang_after = None;
     if let Some(f) = fault {
@@ -380,6 +398,37 @@ async fn handle(
         tokio::time::sleep(d).await;
     }
     resp
+}
+
+fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
+    let r = s.config.random_faults.clone()?;
+    if !path.starts_with("/rest/") {
+        return None;
+    }
+    let kind = if s.rng.f64() < r.transient {
+        match s.rng.u8(0..3) {
+            0 => FaultKind::Status {
+                status: 429,
+                retry_after: Some(1),
+            },
+            1 => FaultKind::Status {
+                status: 503,
+                retry_after: None,
+            },
+            _ => FaultKind::Status {
+                status: 502,
+                retry_after: None,
+            },
+        }
+    } else if path.ends_with("/issue") && s.rng.f64() < r.ambiguous {
+        FaultKind::SucceedThenHang(r.hang)
+    } else {
+        return None;
+    };
+    Some(Fault {
+        path: String::new(),
+        kind,
+    })
 }
 
 fn record(
