@@ -47,8 +47,50 @@ pub struct Delivered {
     pub issue_key: String,
     pub issue_url: String,
     pub host: String,
-    /// Jira requests made for this alert (all tries).
+}
+
+/// What delivering one alert cost: Jira requests (all tries), retries, and the latency of
+/// each request. Shared by the steps of one delivery; read by the handler for logs and
+/// metrics.
+#[derive(Debug, Default)]
+pub struct Meter {
+    requests: AtomicU32,
+    retries: AtomicU32,
+    latencies_ms: Mutex<Vec<u64>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
     pub requests: u32,
+    pub retries: u32,
+    pub jira_ms: Vec<u64>,
+}
+
+impl Meter {
+    /// Runs one Jira request, counting it and timing it.
+    async fn time<T>(&self, request: impl Future<Output = T>) -> T {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let out = request.await;
+        let ms = started.elapsed().as_millis() as u64;
+        self.latencies_ms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ms);
+        out
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            jira_ms: self
+                .latencies_ms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        }
+    }
 }
 
 /// Why an alert was not delivered: a class for logs and metrics, what happened, the fix.
@@ -185,9 +227,6 @@ fn at(step: &'static str) -> impl Fn(JiraError) -> Stop {
     move |e| Stop::Jira(step, e)
 }
 
-/// Counts requests for one alert.
-struct Tries(AtomicU32);
-
 impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     pub fn new(jira: J, secrets: SecretCache<S>, allowed: AllowedHosts) -> Self {
         Deliverer {
@@ -203,23 +242,29 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// Delivers one alert. Work stops in time for `cutoff`; the caller also bounds it.
-    pub async fn deliver(&self, alert: &Alert, cutoff: TokioInstant) -> Result<Delivered, Failure> {
+    pub async fn deliver(
+        &self,
+        alert: &Alert,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Delivered, Failure> {
         let dest = &alert.destination;
         let site = hosts::normalize("destination.instance_url", &dest.instance_url)
             .map_err(|e| Failure::from_host(&e))?;
-        let (mut creds, mut fetched_at) = self.secret(&dest.api_token_secret, None, cutoff).await?;
+        let (mut creds, mut fetched_at) = self
+            .secret(&dest.api_token_secret, None, cutoff, meter)
+            .await?;
         hosts::authorize(&site, creds.instance_url.as_deref(), &self.allowed)
             .map_err(|e| Failure::from_host(&e))?;
-        let tries = Tries(AtomicU32::new(0));
         let mut refreshed = false;
         loop {
-            match self.deliver_as(alert, &site, &creds, cutoff, &tries).await {
+            match self.deliver_as(alert, &site, &creds, cutoff, meter).await {
                 Err(Stop::Jira(_, JiraError::Unauthorized { .. })) if !refreshed => {
                     // The token may just have been rotated: read the secret again, once.
                     refreshed = true;
                     tracing::info!(secret = %dest.api_token_secret, "Jira answered 401; reading the secret again in case it was rotated");
                     let (fresh, at) = self
-                        .secret(&dest.api_token_secret, Some(fetched_at), cutoff)
+                        .secret(&dest.api_token_secret, Some(fetched_at), cutoff, meter)
                         .await?;
                     hosts::authorize(&site, fresh.instance_url.as_deref(), &self.allowed)
                         .map_err(|e| Failure::from_host(&e))?;
@@ -228,10 +273,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 }
                 Err(Stop::Jira(step, e)) => return Err(Failure::from_jira(&e, step)),
                 Err(Stop::Failed(f)) => return Err(f),
-                Ok(mut d) => {
-                    d.requests = tries.0.load(Ordering::Relaxed);
-                    return Ok(d);
-                }
+                Ok(d) => return Ok(d),
             }
         }
     }
@@ -241,9 +283,11 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         id: &str,
         refresh_older_than: Option<Instant>,
         cutoff: TokioInstant,
+        meter: &Meter,
     ) -> Result<(Arc<Credentials>, Instant), Failure> {
         retrying(
             cutoff,
+            meter,
             || self.secrets.get(id, refresh_older_than),
             |e: &SecretError| e.is_transient().then_some(None),
         )
@@ -283,7 +327,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         site: &JiraSite,
         creds: &Credentials,
         cutoff: TokioInstant,
-        tries: &Tries,
+        meter: &Meter,
     ) -> Result<Delivered, Stop> {
         let dest = &alert.destination;
         if creds.auth == AuthScheme::Basic && dest.email.is_none() && creds.email.is_none() {
@@ -292,11 +336,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 "set destination.email to the Jira user's email (Cloud) or user name (Server/DC), or add \"email\" to the secret",
             )));
         }
-        // Each closure below runs once per try; it counts the try and sizes the timeout.
-        let call = || {
-            tries.0.fetch_add(1, Ordering::Relaxed);
-            self.call(alert, site, creds, cutoff)
-        };
+        // Each closure below runs once per try; `call` sizes that try's timeout.
+        let call = || self.call(alert, site, creds, cutoff);
         let flavor = match dest.api_version {
             ApiVersion::V2 => ApiFlavor::V2,
             ApiVersion::V3 => ApiFlavor::V3,
@@ -310,10 +351,14 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 match known {
                     Some(f) => f,
                     None => {
-                        let deployment =
-                            retrying(cutoff, || self.jira.server_info(call()), retry_reads)
-                                .await
-                                .map_err(at("detecting Cloud or Server/DC (serverInfo)"))?;
+                        let deployment = retrying(
+                            cutoff,
+                            meter,
+                            || meter.time(self.jira.server_info(call())),
+                            retry_reads,
+                        )
+                        .await
+                        .map_err(at("detecting Cloud or Server/DC (serverInfo)"))?;
                         let f = match deployment {
                             Deployment::Cloud => ApiFlavor::V3,
                             Deployment::Server => ApiFlavor::V2,
@@ -334,7 +379,6 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             issue_url: browse(&key),
             issue_key: key,
             host: site.host.clone(),
-            requests: 0,
         };
 
         // Exactly once: an earlier delivery of this run carries its fingerprint label.
@@ -346,7 +390,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         );
         let found = retrying(
             cutoff,
-            || self.jira.search(call(), flavor, &jql, 1),
+            meter,
+            || meter.time(self.jira.search(call(), flavor, &jql, 1)),
             retry_reads,
         )
         .await
@@ -365,7 +410,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             );
             let open = retrying(
                 cutoff,
-                || self.jira.search(call(), flavor, &jql, 1),
+                meter,
+                || meter.time(self.jira.search(call(), flavor, &jql, 1)),
                 retry_reads,
             )
             .await
@@ -379,7 +425,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 let rendered = body.render(flavor);
                 retrying(
                     cutoff,
-                    || self.jira.add_comment(call(), flavor, &issue.key, &rendered),
+                    meter,
+                    || meter.time(self.jira.add_comment(call(), flavor, &issue.key, &rendered)),
                     retry_writes,
                 )
                 .await
@@ -389,6 +436,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 // the comment on redelivery, never lose it.)
                 retrying(
                     cutoff,
+                    meter,
                     || {
                         self.jira
                             .add_labels(call(), flavor, &issue.key, &system_labels)
@@ -408,7 +456,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             let body = spec.to_request(flavor);
             match retrying(
                 cutoff,
-                || self.jira.create_issue(call(), flavor, &body),
+                meter,
+                || meter.time(self.jira.create_issue(call(), flavor, &body)),
                 retry_writes,
             )
             .await
@@ -465,6 +514,7 @@ fn retry_writes(e: &JiraError) -> Option<Option<Duration>> {
 /// because it must honour Retry-After and the invocation deadline together.
 pub async fn retrying<T, E, F, Fut>(
     cutoff: TokioInstant,
+    meter: &Meter,
     mut op: F,
     retry: impl Fn(&E) -> Option<Option<Duration>>,
 ) -> Result<T, E>
@@ -492,6 +542,7 @@ where
             return Err(err);
         }
         attempt += 1;
+        meter.retries.fetch_add(1, Ordering::Relaxed);
         tracing::info!(error = %err, attempt, wait_ms = wait.as_millis() as u64, "transient failure; retrying");
         tokio::time::sleep(wait).await;
     }
@@ -557,8 +608,10 @@ mod tests {
         let cutoff = TokioInstant::now() + Duration::from_millis(300);
         let mut calls = 0;
         let started = TokioInstant::now();
+        let meter = &Meter::default();
         let r: Result<(), String> = retrying(
             cutoff,
+            meter,
             || {
                 calls += 1;
                 async { Err("boom".to_string()) }
@@ -576,8 +629,10 @@ mod tests {
         let cutoff = TokioInstant::now() + Duration::from_secs(600);
         let mut calls = 0;
         let started = TokioInstant::now();
+        let meter = &Meter::default();
         let r: Result<(), String> = retrying(
             cutoff,
+            meter,
             || {
                 calls += 1;
                 async { Err("boom".to_string()) }
@@ -587,6 +642,7 @@ mod tests {
         .await;
         assert!(r.is_err());
         assert_eq!(calls, 1 + MAX_RETRIES);
+        assert_eq!(meter.stats().retries, MAX_RETRIES);
         // 1 + 2 + 4 + 8 s, each x0.7..1.3.
         let waited = started.elapsed();
         assert!(

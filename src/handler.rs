@@ -2,8 +2,9 @@
 //! batch failures, EventBridge events, bare alerts.
 
 use crate::alert::{triage, Triage};
-use crate::deliver::{Delivered, Deliverer, Failure};
+use crate::deliver::{Delivered, Deliverer, Failure, Meter, Stats};
 use crate::jira::JiraApi;
+use crate::metrics::Tally;
 use crate::secrets::SecretSource;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
@@ -14,11 +15,29 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// Where EMF metric lines go: stdout in Lambda, a capture in tests.
+pub type MetricsSink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Everything an invocation needs, built once per container.
 pub struct App<J, S> {
     pub deliverer: Deliverer<J, S>,
     pub max_concurrency: usize,
+    pub metrics: MetricsSink,
 }
+
+impl<J, S> App<J, S> {
+    /// An app whose metrics go to stdout, where Lambda's log picks them up.
+    pub fn new(deliverer: Deliverer<J, S>, max_concurrency: usize) -> Self {
+        App {
+            deliverer,
+            max_concurrency,
+            metrics: Arc::new(|line| println!("{line}")),
+        }
+    }
+}
+
+/// One alert's end: its outcome, and what delivering it cost (when it got that far).
+type Done = (Result<Outcome, Failure>, Option<Stats>);
 
 /// A failed direct invocation: Lambda's retry policy and on-failure destination apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +139,8 @@ pub async fn handle<J: JiraApi, S: SecretSource>(
                 message: format!("records from {} are not supported. Fix: deliver alerts through SQS, EventBridge, or invoke with an alert", crate::alert::quote(other)),
             });
         }
-        let response = handle_sqs(app, sqs.records, cutoff).await;
+        let (response, tally) = handle_sqs(app.clone(), sqs.records, cutoff).await;
+        emit(&app, &tally);
         return Ok(
             serde_json::to_value(response).unwrap_or_else(|_| json!({"batchItemFailures": []}))
         );
@@ -132,10 +152,25 @@ pub async fn handle<J: JiraApi, S: SecretSource>(
     } else {
         return Err(unknown());
     };
-    let outcome = tokio::time::timeout_at(cutoff, process(&app, &alert, None, cutoff))
+    let meter = Meter::default();
+    let result = tokio::time::timeout_at(cutoff, process(&app, &alert, None, cutoff, &meter))
         .await
         .unwrap_or_else(|_| Err(Failure::deadline()));
-    outcome.map(|o| o.to_json()).map_err(InvocationError::from)
+    let done: Done = (result, Some(meter.stats()));
+    let mut tally = Tally::default();
+    tally.add(&done.0, done.1.as_ref());
+    emit(&app, &tally);
+    done.0.map(|o| o.to_json()).map_err(InvocationError::from)
+}
+
+fn emit<J, S>(app: &App<J, S>, tally: &Tally) {
+    let now_ms = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    for line in tally.emf_lines(now_ms) {
+        (app.metrics)(&line);
+    }
 }
 
 /// Triage and delivery of one alert object, logging the outcome.
@@ -144,6 +179,7 @@ async fn process<J: JiraApi, S: SecretSource>(
     alert: &Value,
     message_id: Option<&str>,
     cutoff: Instant,
+    meter: &Meter,
 ) -> Result<Outcome, Failure> {
     let started = std::time::Instant::now();
     let message_id = message_id.unwrap_or("-");
@@ -168,7 +204,9 @@ async fn process<J: JiraApi, S: SecretSource>(
     };
     let detection_id = alert.detection.id.as_str();
     let project = alert.destination.project_key.as_str();
-    match app.deliverer.deliver(&alert, cutoff).await {
+    let result = app.deliverer.deliver(&alert, cutoff, meter).await;
+    let stats = meter.stats();
+    match result {
         Ok(d) => {
             tracing::info!(
                 message_id,
@@ -177,7 +215,8 @@ async fn process<J: JiraApi, S: SecretSource>(
                 project,
                 status = d.status.as_str(),
                 issue_key = %d.issue_key,
-                requests = d.requests,
+                requests = stats.requests,
+                retries = stats.retries,
                 duration_ms = started.elapsed().as_millis() as u64,
                 "alert delivered"
             );
@@ -192,6 +231,8 @@ async fn process<J: JiraApi, S: SecretSource>(
                 class = f.class,
                 error = %f.message,
                 fix = %f.fix,
+                requests = stats.requests,
+                retries = stats.retries,
                 duration_ms = started.elapsed().as_millis() as u64,
                 "alert failed"
             );
@@ -205,7 +246,7 @@ async fn process_message<J: JiraApi, S: SecretSource>(
     app: &App<J, S>,
     msg: &SqsMessage,
     cutoff: Instant,
-) -> Result<Outcome, Failure> {
+) -> Done {
     let id = msg.message_id.as_deref();
     if Instant::now() >= cutoff {
         tracing::error!(
@@ -214,7 +255,7 @@ async fn process_message<J: JiraApi, S: SecretSource>(
             class = "timeout",
             "deadline reached before this message was started"
         );
-        return Err(Failure::deadline());
+        return (Err(Failure::deadline()), None);
     }
     let body: Value = match serde_json::from_str(msg.body.as_deref().unwrap_or("")) {
         Ok(v) => v,
@@ -224,14 +265,15 @@ async fn process_message<J: JiraApi, S: SecretSource>(
                 "send one alert object (or an EventBridge event holding one) per SQS message",
             );
             tracing::error!(message_id = id.unwrap_or("-"), status = "failed", class = f.class, error = %f.message, fix = %f.fix, "message rejected");
-            return Err(f);
+            return (Err(f), None);
         }
     };
     let alert = match &body {
         Value::Object(obj) if is_eventbridge(obj) => &obj["detail"],
         other => other,
     };
-    tokio::time::timeout_at(cutoff, process(app, alert, id, cutoff))
+    let meter = Meter::default();
+    let result = tokio::time::timeout_at(cutoff, process(app, alert, id, cutoff, &meter))
         .await
         .unwrap_or_else(|_| {
             tracing::error!(
@@ -241,7 +283,8 @@ async fn process_message<J: JiraApi, S: SecretSource>(
                 "deadline reached while delivering"
             );
             Err(Failure::deadline())
-        })
+        });
+    (result, Some(meter.stats()))
 }
 
 /// Runs one message in its own task, so that a panic fails that message only.
@@ -249,13 +292,18 @@ async fn isolated<J: JiraApi, S: SecretSource>(
     app: Arc<App<J, S>>,
     msg: SqsMessage,
     cutoff: Instant,
-) -> bool {
+) -> Done {
     let id = msg.message_id.clone();
-    match tokio::spawn(async move { process_message(&app, &msg, cutoff).await.is_ok() }).await {
-        Ok(ok) => ok,
+    match tokio::spawn(async move { process_message(&app, &msg, cutoff).await }).await {
+        Ok(done) => done,
         Err(e) => {
             tracing::error!(message_id = id.as_deref().unwrap_or("-"), status = "failed", class = "internal", error = %e, "processing this message panicked; reported failed");
-            false
+            let f = Failure {
+                class: "internal",
+                message: "processing this message panicked".into(),
+                fix: "it is retried; if it keeps failing it reaches the dead-letter queue: report it with the message".into(),
+            };
+            (Err(f), None)
         }
     }
 }
@@ -264,13 +312,14 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
     app: Arc<App<J, S>>,
     records: Vec<SqsMessage>,
     cutoff: Instant,
-) -> SqsBatchResponse {
+) -> (SqsBatchResponse, Tally) {
     let fifo = records.iter().any(|r| {
         r.event_source_arn
             .as_deref()
             .is_some_and(|a| a.ends_with(".fifo"))
     });
     let mut failed: Vec<String> = Vec::new();
+    let mut tally = Tally::default();
     if fifo {
         // In order; after a failure the rest of that message group waits for redelivery.
         let mut broken_groups: HashSet<String> = HashSet::new();
@@ -283,17 +332,25 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
             let id = msg.message_id.clone().unwrap_or_default();
             if broken_groups.contains(&group) {
                 tracing::warn!(message_id = %id, group = %group, status = "failed", class = "unprocessed", "an earlier message of this FIFO group failed; reported failed unprocessed to keep order");
+                let f = Failure {
+                    class: "unprocessed",
+                    message: "an earlier message of its FIFO group failed".into(),
+                    fix: "none needed: it is retried after the earlier message".into(),
+                };
+                tally.add(&Err(f), None);
                 failed.push(id);
                 continue;
             }
-            if !isolated(app.clone(), msg, cutoff).await {
+            let (result, stats) = isolated(app.clone(), msg, cutoff).await;
+            tally.add(&result, stats.as_ref());
+            if result.is_err() {
                 broken_groups.insert(group);
                 failed.push(id);
             }
         }
     } else {
         let limit = app.max_concurrency.max(1);
-        let mut results: Vec<(usize, String, bool)> =
+        let mut results: Vec<(usize, String, Done)> =
             futures::stream::iter(records.into_iter().enumerate())
                 .map(|(i, msg)| {
                     let app = app.clone();
@@ -306,11 +363,12 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
                 .collect()
                 .await;
         results.sort_by_key(|(i, _, _)| *i);
-        failed = results
-            .into_iter()
-            .filter(|(_, _, ok)| !ok)
-            .map(|(_, id, _)| id)
-            .collect();
+        for (_, id, (result, stats)) in results {
+            tally.add(&result, stats.as_ref());
+            if result.is_err() {
+                failed.push(id);
+            }
+        }
     }
     let mut response = SqsBatchResponse::default();
     for id in failed {
@@ -318,5 +376,5 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
         // nothing is lost.
         response.add_failure(id);
     }
-    response
+    (response, tally)
 }

@@ -11,4 +11,5 @@ pub mod handler;
 pub mod hosts;
 pub mod issue;
 pub mod jira;
+pub mod metrics;
 pub mod secrets;

@@ -24,14 +24,14 @@ async fn main() -> Result<(), Error> {
         .load()
         .await;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
-    let app = Arc::new(App {
-        deliverer: Deliverer::new(
+    let app = Arc::new(App::new(
+        Deliverer::new(
             JiraHttp::new()?,
             SecretCache::new(secrets, config.secret_ttl),
             config.allowed_hosts,
         ),
-        max_concurrency: config.max_concurrency,
-    });
+        config.max_concurrency,
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {

@@ -727,3 +727,71 @@ async fn garbage_in_one_message_fails_only_that_message() {
         255
     );
 }
+
+#[tokio::test]
+async fn emf_metrics_count_a_mixed_batch() {
+    let jira = fake(Flavor::Cloud).await;
+    let (app, lines) = app_capturing_metrics(&jira);
+    let base = &jira.base_url;
+    let mut skipped = run(base, 2);
+    skipped["detection"]["outcome"] = json!("NOT_MATCHED");
+    let mut rejected = run(base, 3);
+    rejected["destination"]["issue_type"] = json!("Incident");
+    jira.push_fault(
+        "/rest/api/3/issue",
+        FaultKind::Status {
+            status: 503,
+            retry_after: Some(0),
+        },
+    );
+    let batch = sqs(
+        &[
+            ("created", run(base, 1).to_string()),
+            ("duplicate", run(base, 1).to_string()),
+            ("skipped", skipped.to_string()),
+            ("rejected", rejected.to_string()),
+            ("malformed", "{".into()),
+        ],
+        QUEUE,
+    );
+    // One at a time, so the duplicate comes after the create.
+    let app = {
+        let mut a = std::sync::Arc::try_unwrap(app).ok().unwrap();
+        a.max_concurrency = 1;
+        std::sync::Arc::new(a)
+    };
+    let answer = invoke(&app, batch).await.unwrap();
+    assert_eq!(failures(&answer), ["rejected", "malformed"]);
+    let lines: Vec<Value> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = &lines[0];
+    assert_eq!(
+        summary["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "DetectionJira"
+    );
+    for (name, want) in [
+        ("AlertsReceived", 5),
+        ("IssuesCreated", 1),
+        ("Duplicates", 1),
+        ("Skipped", 1),
+        ("Failed", 2),
+        ("Retries", 1),
+    ] {
+        assert_eq!(summary[name], want, "{name}: {summary}");
+    }
+    assert!(summary["JiraLatency"].as_array().unwrap().len() >= 5);
+    let classes: Vec<(&str, u64)> = lines[1..]
+        .iter()
+        .map(|l| {
+            (
+                l["FailureClass"].as_str().unwrap(),
+                l["Failed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(classes, [("bad-input", 1), ("rejected", 1)]);
+}

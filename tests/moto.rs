@@ -92,14 +92,14 @@ async fn secrets_manager_through_the_sdk_against_moto() {
 
     // The whole handler, with the email coming from the secret.
     let jira = fake(Flavor::Cloud).await;
-    let app = Arc::new(App {
-        deliverer: Deliverer::new(
+    let app = Arc::new(App::new(
+        Deliverer::new(
             JiraHttp::new().unwrap(),
             SecretCache::new(SecretsManager::new(client), Duration::from_secs(300)),
             AllowedHosts::parse("127.0.0.1").unwrap(),
         ),
-        max_concurrency: 4,
-    });
+        4,
+    ));
     let mut a = alert(&jira.base_url);
     a["destination"].as_object_mut().unwrap().remove("email");
     let answer = invoke(&app, a).await.unwrap();

@@ -61,7 +61,17 @@ pub fn app_with(
             AllowedHosts::parse(allowed).unwrap(),
         ),
         max_concurrency: concurrency,
+        metrics: Arc::new(|_| {}),
     })
+}
+
+/// The app with its EMF metric lines captured.
+pub fn app_capturing_metrics(jira: &FakeJira) -> (Arc<TestApp>, Arc<Mutex<Vec<String>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let mut app = Arc::try_unwrap(app(jira)).ok().expect("fresh app");
+    app.metrics = Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string()));
+    (Arc::new(app), lines)
 }
 
 pub fn app(jira: &FakeJira) -> Arc<TestApp> {
