@@ -4,7 +4,7 @@ VENV := .venv
 PY_TOOLS := $(VENV)/.tools-installed
 EVENT ?= events/alert-cloud.json
 
-.PHONY: deps build test lint unit demo invoke watch deploy clean
+.PHONY: deps build test lint unit demo invoke check-destination watch deploy clean
 
 # cargo-lambda (emulator, builds), moto (Secrets Manager for tests), cfn-lint pinned to
 # 1.53.3 (later versions no longer run the SAM translator and miss SAM mistakes), and a
@@ -42,6 +42,12 @@ demo: $(PY_TOOLS)
 # Against a running `make watch`: make invoke EVENT=events/sqs-batch.json
 invoke: $(PY_TOOLS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke detection-jira --data-file $(EVENT)
+
+# Preflight of a destination, against a running `make watch`:
+#   make check-destination CHECK=my-destination-check.json   (see events/check-destination.json)
+CHECK ?= events/check-destination.json
+check-destination: $(PY_TOOLS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke detection-jira --data-file $(CHECK)
 
 # Rebuilds and serves the function on :9000, pointed at a stand-in started separately
 # (target/debug/fake-jira).

@@ -28,6 +28,11 @@ def main():
     print(f"{name}:")
     if "error" in answer:
         print(f"  error: {answer['error']}")
+    elif "checks" in answer:
+        for c in answer["checks"]:
+            mark = "ok  " if c["ok"] else "FAIL"
+            fix = f"  -> {c['fix']}" if c.get("fix") else ""
+            print(f"  {mark} {c['name']}: {c['detail']}{fix}")
     elif "batchItemFailures" in answer:
         failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
         print(f"  batchItemFailures: {failed or 'none'}")
@@ -40,6 +45,9 @@ def main():
         print(f"  {answer.get('status')}: {key or ''} {summary}  {answer.get('issue_url', answer.get('reason', ''))}")
     if want is None:
         print("  (no expectation recorded for this event)", file=sys.stderr)
+        return 1
+    if "ok" in want and answer.get("ok") != want["ok"]:
+        print(f"  expected ok={want['ok']}", file=sys.stderr)
         return 1
     if "status" in want and answer.get("status") != want["status"]:
         print(f"  expected status {want['status']}", file=sys.stderr)

@@ -68,7 +68,7 @@ pub struct Stats {
 
 impl Meter {
     /// Runs one Jira request, counting it and timing it.
-    async fn time<T>(&self, request: impl Future<Output = T>) -> T {
+    pub(crate) async fn time<T>(&self, request: impl Future<Output = T>) -> T {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let out = request.await;
@@ -206,9 +206,9 @@ fn jittered(d: Duration) -> Duration {
 }
 
 pub struct Deliverer<J, S> {
-    jira: J,
-    secrets: SecretCache<S>,
-    allowed: AllowedHosts,
+    pub(crate) jira: J,
+    pub(crate) secrets: SecretCache<S>,
+    pub(crate) allowed: AllowedHosts,
     /// API flavor per Jira base URL, detected once per container.
     flavors: Mutex<HashMap<String, ApiFlavor>>,
 }
@@ -295,7 +295,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         .map_err(|e| Failure::from_secret(&e))
     }
 
-    fn call<'a>(
+    pub(crate) fn call<'a>(
         &self,
         alert: &'a Alert,
         site: &'a JiraSite,
@@ -319,6 +319,49 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         }
     }
 
+    /// The API flavor for a destination: as configured, or detected from `serverInfo` once
+    /// per Jira base URL per container.
+    pub(crate) async fn flavor(
+        &self,
+        version: ApiVersion,
+        call: Call<'_>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<ApiFlavor, JiraError> {
+        match version {
+            ApiVersion::V2 => return Ok(ApiFlavor::V2),
+            ApiVersion::V3 => return Ok(ApiFlavor::V3),
+            ApiVersion::Auto => {}
+        }
+        let site = call.site;
+        let known = self
+            .flavors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&site.base)
+            .copied();
+        if let Some(f) = known {
+            return Ok(f);
+        }
+        let deployment = retrying(
+            cutoff,
+            meter,
+            || meter.time(self.jira.server_info(call)),
+            retry_reads,
+        )
+        .await?;
+        let f = match deployment {
+            Deployment::Cloud => ApiFlavor::V3,
+            Deployment::Server => ApiFlavor::V2,
+        };
+        tracing::info!(host = %site.host, api = f.path(), "detected Jira deployment");
+        self.flavors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(site.base.clone(), f);
+        Ok(f)
+    }
+
     /// One pass with one set of credentials. A Jira error is handed up (a 401 is handled
     /// there).
     async fn deliver_as(
@@ -338,41 +381,10 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         }
         // Each closure below runs once per try; `call` sizes that try's timeout.
         let call = || self.call(alert, site, creds, cutoff);
-        let flavor = match dest.api_version {
-            ApiVersion::V2 => ApiFlavor::V2,
-            ApiVersion::V3 => ApiFlavor::V3,
-            ApiVersion::Auto => {
-                let known = self
-                    .flavors
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&site.base)
-                    .copied();
-                match known {
-                    Some(f) => f,
-                    None => {
-                        let deployment = retrying(
-                            cutoff,
-                            meter,
-                            || meter.time(self.jira.server_info(call())),
-                            retry_reads,
-                        )
-                        .await
-                        .map_err(at("detecting Cloud or Server/DC (serverInfo)"))?;
-                        let f = match deployment {
-                            Deployment::Cloud => ApiFlavor::V3,
-                            Deployment::Server => ApiFlavor::V2,
-                        };
-                        tracing::info!(host = %site.host, api = f.path(), "detected Jira deployment");
-                        self.flavors
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(site.base.clone(), f);
-                        f
-                    }
-                }
-            }
-        };
+        let flavor = self
+            .flavor(dest.api_version, call(), cutoff, meter)
+            .await
+            .map_err(at("detecting Cloud or Server/DC (serverInfo)"))?;
         let browse = |key: &str| format!("{}/browse/{key}", site.base);
         let delivered = |status, key: String| Delivered {
             status,
@@ -498,13 +510,13 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
 }
 
 /// Reads may be retried after any transient error, also when no answer came.
-fn retry_reads(e: &JiraError) -> Option<Option<Duration>> {
+pub(crate) fn retry_reads(e: &JiraError) -> Option<Option<Duration>> {
     (e.is_transient() || matches!(e, JiraError::NoAnswer { .. })).then(|| e.retry_after())
 }
 
 /// A create or comment whose outcome is unknown (no answer) is never retried blindly: the
 /// message is reported failed and the redelivery's duplicate search decides.
-fn retry_writes(e: &JiraError) -> Option<Option<Duration>> {
+pub(crate) fn retry_writes(e: &JiraError) -> Option<Option<Duration>> {
     e.is_transient().then(|| e.retry_after())
 }
 

@@ -145,6 +145,11 @@ pub async fn handle<J: JiraApi, S: SecretSource>(
             serde_json::to_value(response).unwrap_or_else(|_| json!({"batchItemFailures": []}))
         );
     }
+    if obj.get("action").and_then(Value::as_str) == Some("check_destination") {
+        let report = crate::check::check_destination(&app.deliverer, &event, cutoff).await;
+        tracing::info!(ok = report.ok, "destination checked");
+        return Ok(serde_json::to_value(report).unwrap_or_default());
+    }
     let alert = if is_eventbridge(obj) {
         obj["detail"].clone()
     } else if obj.contains_key("destination") || obj.contains_key("detection") {

@@ -5,6 +5,7 @@
 //! and `secrets` do the I/O.
 
 pub mod alert;
+pub mod check;
 pub mod config;
 pub mod deliver;
 pub mod handler;

@@ -8,6 +8,7 @@
 //! with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
 
 mod adf;
+mod meta;
 mod page;
 mod rules;
 
@@ -54,6 +55,8 @@ pub struct Config {
     pub personal_tokens: Vec<String>,
     /// Users who may browse but not create issues (403 on create).
     pub read_only_users: Vec<String>,
+    /// Users without Browse Projects: projects and issues are invisible to them (404).
+    pub blind_users: Vec<String>,
     pub projects: Vec<Project>,
     pub priorities: Vec<String>,
     pub link_types: Vec<String>,
@@ -102,6 +105,7 @@ impl Config {
             users: HashMap::from([(DEMO_USER.to_string(), DEMO_TOKEN.to_string())]),
             personal_tokens: vec![],
             read_only_users: vec![],
+            blind_users: vec![],
             projects: vec![Project {
                 key: "SEC".into(),
                 id: "10000".into(),
@@ -520,6 +524,28 @@ fn route(
             axum::Json(json!({"name": user, "emailAddress": user, "active": true})).into_response()
         }
         ("POST", "issue") => rules::create_issue(s, api, &user, &json_body, addr),
+        ("GET", "priority") => axum::Json(
+            s.config
+                .priorities
+                .iter()
+                .enumerate()
+                .map(|(i, p)| json!({"id": (i + 1).to_string(), "name": p}))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        ("GET", "issueLinkType") => axum::Json(json!({"issueLinkTypes": s
+            .config
+            .link_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"id": (10_000 + i).to_string(), "name": t, "inward": format!("is {t} by"), "outward": t}))
+            .collect::<Vec<_>>()}))
+        .into_response(),
+        ("GET", r) if r.starts_with("project/") => meta::project(s, &user, &r["project/".len()..]),
+        ("GET", r) if r.starts_with("issue/createmeta/") => meta::createmeta(s, &user, &r["issue/createmeta/".len()..]),
+        ("GET", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {
+            meta::issue(s, &user, &r["issue/".len()..])
+        }
         ("POST", "search/jql") | ("GET", "search/jql") if api == 3 => {
             rules::search(s, &json_body, true)
         }

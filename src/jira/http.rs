@@ -345,6 +345,10 @@ impl JiraApi for JiraHttp {
         }
     }
 
+    async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
+        self.send(call, Method::GET, path, None, true).await
+    }
+
     async fn add_labels(
         &self,
         call: Call<'_>,

@@ -63,6 +63,13 @@ pub trait JiraApi: Send + Sync + 'static {
         flavor: ApiFlavor,
         body: &Value,
     ) -> impl Future<Output = Result<CreatedIssue, JiraError>> + Send;
+    /// Reads `path` (below the base URL) with credentials: metadata for the destination
+    /// check.
+    fn get_json(
+        &self,
+        call: Call<'_>,
+        path: &str,
+    ) -> impl Future<Output = Result<Value, JiraError>> + Send;
     /// Adds labels to an existing issue (`PUT .../issue/{key}`, `update.labels`).
     fn add_labels(
         &self,
