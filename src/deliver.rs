@@ -210,7 +210,7 @@ pub struct Deliverer<J, S> {
     pub(crate) secrets: SecretCache<S>,
     pub(crate) allowed: AllowedHosts,
     /// API flavor per Jira base URL, detected once per container.
-    flavors: Mutex<HashMap<String, ApiFlavor>>,
+    flavors: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ApiFlavor>>>>,
 }
 
 /// Why one delivery pass stopped short.
@@ -334,32 +334,31 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             ApiVersion::Auto => {}
         }
         let site = call.site;
-        let known = self
+        // One detection per Jira base URL: concurrent alerts wait for the first one.
+        let cell = self
             .flavors
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&site.base)
-            .copied();
-        if let Some(f) = known {
-            return Ok(f);
-        }
-        let deployment = retrying(
-            cutoff,
-            meter,
-            || meter.time(self.jira.server_info(call)),
-            retry_reads,
-        )
-        .await?;
-        let f = match deployment {
-            Deployment::Cloud => ApiFlavor::V3,
-            Deployment::Server => ApiFlavor::V2,
-        };
-        tracing::info!(host = %site.host, api = f.path(), "detected Jira deployment");
-        self.flavors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(site.base.clone(), f);
-        Ok(f)
+            .entry(site.base.clone())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let deployment = retrying(
+                cutoff,
+                meter,
+                || meter.time(self.jira.server_info(call)),
+                retry_reads,
+            )
+            .await?;
+            let f = match deployment {
+                Deployment::Cloud => ApiFlavor::V3,
+                Deployment::Server => ApiFlavor::V2,
+            };
+            tracing::info!(host = %site.host, api = f.path(), "detected Jira deployment");
+            Ok(f)
+        })
+        .await
+        .copied()
     }
 
     /// One pass with one set of credentials. A Jira error is handed up (a 401 is handled

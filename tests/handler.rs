@@ -343,7 +343,7 @@ async fn rotated_token_is_picked_up_after_a_401() {
 }
 
 #[tokio::test]
-async fn one_secret_fetch_per_ttl_for_a_whole_batch() {
+async fn one_secret_fetch_and_one_server_info_for_a_whole_batch() {
     let jira = fake(Flavor::Cloud).await;
     let app = app(&jira);
     let bodies: Vec<(String, String)> = (0..10)
@@ -357,6 +357,13 @@ async fn one_secret_fetch_per_ttl_for_a_whole_batch() {
     assert!(failures(&answer).is_empty(), "{answer}");
     assert_eq!(jira.secret_calls(), 1);
     assert_eq!(jira.created().len(), 10);
+    // Ten alerts at once on a fresh container still detect the deployment once.
+    let server_info = jira
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("serverInfo"))
+        .count();
+    assert_eq!(server_info, 1);
 }
 
 #[tokio::test]
