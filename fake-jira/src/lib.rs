@@ -11,8 +11,10 @@ mod adf;
 mod meta;
 mod page;
 mod rules;
+pub mod runtime;
 
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -67,6 +69,8 @@ pub struct Config {
     pub index_lag: Duration,
     /// Seeded random faults on Jira requests (soak tests).
     pub random_faults: Option<RandomFaults>,
+    /// Added to every Jira request (benchmarks of the critical path).
+    pub latency: Duration,
 }
 
 /// Random transient faults: each Jira request fails with probability `transient` (a 429
@@ -127,6 +131,7 @@ impl Config {
             secrets: HashMap::new(),
             index_lag: Duration::ZERO,
             random_faults: None,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -170,6 +175,8 @@ pub struct Issue {
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// The client's port: one per TCP connection.
+    pub peer_port: u16,
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
@@ -237,13 +244,21 @@ impl FakeJira {
         }));
         let shared = state.clone();
         let app = axum::Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                  method: Method,
+                  uri: Uri,
+                  headers: HeaderMap,
+                  body: Bytes| {
                 let state = shared.clone();
-                async move { handle(state, addr, method, uri, headers, body).await }
+                async move { handle(state, addr, peer, method, uri, headers, body).await }
             },
         );
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
         });
         Ok(FakeJira {
             base_url: format!("http://{addr}"),
@@ -348,12 +363,21 @@ fn authenticated_user(state: &State, headers: &HeaderMap) -> Option<String> {
 async fn handle(
     state: Arc<Mutex<State>>,
     addr: SocketAddr,
+    peer: SocketAddr,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
+    let latency = state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .config
+        .latency;
+    if !latency.is_zero() && path.starts_with("/rest/") {
+        tokio::time::sleep(latency).await;
+    }
     let fault = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         let pos = s
@@ -372,7 +396,15 @@ async fn handle(
             } => {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                record(&state, &method, &path, &headers, &body, status.as_u16());
+                record(
+                    &state,
+                    peer,
+                    &method,
+                    &path,
+                    &headers,
+                    &body,
+                    status.as_u16(),
+                );
                 let mut resp = jira_error(status, &["Injected fault"], &BTreeMap::new());
                 if let Some(secs) = retry_after {
                     resp.headers_mut().insert("retry-after", secs.into());
@@ -382,7 +414,7 @@ async fn handle(
             FaultKind::Delay(d) => tokio::time::sleep(d).await,
             FaultKind::SucceedThenHang(d) => hang_after = Some(d),
             FaultKind::Redirect(location) => {
-                record(&state, &method, &path, &headers, &body, 302);
+                record(&state, peer, &method, &path, &headers, &body, 302);
                 return (StatusCode::FOUND, [("location", location)]).into_response();
             }
         }
@@ -394,7 +426,7 @@ async fn handle(
         drop(s);
         // Secrets Manager calls are counted apart: `requests` is what Jira received.
         if !headers.contains_key("x-amz-target") {
-            record(&state, &method, &path, &headers, &body, status);
+            record(&state, peer, &method, &path, &headers, &body, status);
         }
         resp
     };
@@ -437,6 +469,7 @@ fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
 
 fn record(
     state: &Arc<Mutex<State>>,
+    peer: SocketAddr,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
@@ -445,6 +478,7 @@ fn record(
 ) {
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
     s.requests.push(Recorded {
+        peer_port: peer.port(),
         method: method.to_string(),
         path: path.to_string(),
         authorization: headers
