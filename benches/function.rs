@@ -1,0 +1,234 @@
+//! Whole-function benchmark of the release binary (built by `cargo bench` with the release
+//! profile), run as Lambda runs it against a Runtime API stand-in, the fake Jira (with
+//! injected latency) and the fake's Secrets Manager. Prints one table of figures.
+//!
+//!     cargo bench --bench function            (BENCH_RUNS=10 by default)
+
+use fake_jira::runtime::{function_command, RuntimeApi};
+use fake_jira::{Config, FakeJira, Flavor};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_detection-jira");
+const USER: &str = "bench@acme.example";
+const TOKEN: &str = "FAKE-bench-token";
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn jira(latency: Duration) -> FakeJira {
+    let mut c = Config::standard(Flavor::Cloud);
+    c.users.insert(USER.into(), TOKEN.into());
+    c.secrets.insert("jira/bench".into(), TOKEN.into());
+    c.latency = latency;
+    FakeJira::start(c).await
+}
+
+fn start(runtime: &RuntimeApi, jira: &FakeJira, concurrency: usize) -> (Running, Instant) {
+    let started = Instant::now();
+    let child = function_command(BIN, runtime)
+        .env(
+            "ALLOWED_JIRA_HOSTS",
+            format!("127.0.0.1:{}", jira.addr.port()),
+        )
+        .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &jira.base_url)
+        .env("MAX_CONCURRENCY", concurrency.to_string())
+        .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the function");
+    (Running(child), started)
+}
+
+fn alert(base: &str, n: usize, description_bytes: usize) -> Value {
+    json!({
+        "destination": {"instance_url": base, "email": USER, "api_token_secret": "jira/bench", "project_key": "SEC", "priority_map": {}, "labels": ["bench"]},
+        "detection": {
+            "id": n, "name": format!("Benchmark detection {n}"), "severity": "HIGH", "outcome": "MATCHED",
+            "description": "Sign-ins from two countries within 10 minutes. ".repeat(description_bytes / 48 + 1),
+            "match_count": 17, "run_type": "SCHEDULED", "search_id": format!("srch-{n}-{}", fastrand::u64(..)),
+            "ran_at": "2026-11-24T10:00:00Z", "replay_url": "https://app.example.com/replay/x"
+        }
+    })
+}
+
+fn sqs(alerts: &[Value]) -> Value {
+    let records: Vec<Value> = alerts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| json!({"messageId": format!("m{i}"), "body": a.to_string(), "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:alerts", "attributes": {}, "messageAttributes": {}}))
+        .collect();
+    json!({"Records": records})
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn row(what: &str, value: String, target: &str) {
+    println!("| {what} | {value} | {target} |");
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    println!("\n| measure | value | target |\n|---|---|---|");
+
+    // Cold start: process start to the first poll, and to the end of the first invocation
+    // (secret fetch, serverInfo, search, create against the local fake).
+    let mut to_poll = Vec::new();
+    let mut to_first = Vec::new();
+    for n in 0..runs {
+        let j = jira(Duration::ZERO).await;
+        let rt = RuntimeApi::start().await;
+        let (_f, started) = start(&rt, &j, 10);
+        let answer = rt
+            .invoke(alert(&j.base_url, n, 300), Duration::from_secs(30))
+            .await;
+        assert_eq!(answer.result.as_ref().unwrap()["status"], "created");
+        to_poll.push(
+            rt.first_poll()
+                .unwrap()
+                .duration_since(started)
+                .as_secs_f64()
+                * 1e3,
+        );
+        to_first.push(answer.finished.duration_since(started).as_secs_f64() * 1e3);
+    }
+    row(
+        "cold start: process start to first runtime poll (median)",
+        format!("{:.1} ms", median(to_poll)),
+        "< 15 ms",
+    );
+    row(
+        "cold start: process start to end of first invocation (median)",
+        format!("{:.1} ms", median(to_first)),
+        "-",
+    );
+
+    // Critical path: fresh container, one batch of 10, Jira answering in 200 ms.
+    let latency = Duration::from_millis(200);
+    let mut ratios = Vec::new();
+    let mut per_alert = 0.0;
+    for _ in 0..runs.min(5) {
+        let j = jira(latency).await;
+        let rt = RuntimeApi::start().await;
+        let (_f, _) = start(&rt, &j, 10);
+        let batch: Vec<Value> = (0..10).map(|n| alert(&j.base_url, n, 300)).collect();
+        let sent = Instant::now();
+        let answer = rt.invoke(sqs(&batch), Duration::from_secs(60)).await;
+        let took = answer.finished.duration_since(sent);
+        assert_eq!(answer.result.unwrap()["batchItemFailures"], json!([]));
+        ratios.push(took.as_secs_f64() / (3.0 * latency.as_secs_f64()));
+        let reqs = j.requests();
+        let server_info = reqs
+            .iter()
+            .filter(|r| r.path.ends_with("serverInfo"))
+            .count();
+        per_alert = (reqs.len() - server_info) as f64 / 10.0;
+        assert_eq!(server_info, 1);
+    }
+    row(
+        "Jira requests per alert (+ serverInfo once per instance)",
+        format!("{per_alert:.1} + 1"),
+        "2 + 1",
+    );
+    row(
+        "fresh container, batch of 10, 200 ms Jira: time / 3 round trips",
+        format!("{:.2}", median(ratios)),
+        "<= 1.2",
+    );
+
+    // Warm container: 100 alerts, MAX_CONCURRENCY=10, 200 ms Jira; plus connections,
+    // secret fetches and peak memory with 30 KB descriptions.
+    let j = jira(latency).await;
+    let rt = RuntimeApi::start().await;
+    let (f, _) = start(&rt, &j, 10);
+    let warmup = rt
+        .invoke(
+            sqs(&[alert(&j.base_url, 999_999, 300)]),
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(warmup.result.unwrap()["batchItemFailures"], json!([]));
+    let before = j.requests().len();
+    let batch: Vec<Value> = (0..100).map(|n| alert(&j.base_url, n, 30_000)).collect();
+    let sent = Instant::now();
+    let answer = rt.invoke(sqs(&batch), Duration::from_secs(120)).await;
+    let took = answer.finished.duration_since(sent);
+    assert_eq!(answer.result.unwrap()["batchItemFailures"], json!([]));
+    row(
+        "warm container, 100 alerts, MAX_CONCURRENCY=10, 200 ms Jira: time / (10 x 2 round trips)",
+        format!("{:.2}", took.as_secs_f64() / (20.0 * latency.as_secs_f64())),
+        "<= 1.2",
+    );
+    let ports: HashSet<u16> = j.requests()[before..].iter().map(|r| r.peer_port).collect();
+    let all_ports: HashSet<u16> = j.requests().iter().map(|r| r.peer_port).collect();
+    row(
+        "TCP connections to Jira for those 100 alerts (whole container)",
+        format!("{} ({})", ports.len(), all_ports.len()),
+        "<= 10",
+    );
+    row(
+        "GetSecretValue calls in the container (TTL 300 s)",
+        j.secret_calls().to_string(),
+        "1",
+    );
+    row(
+        "peak RSS after 100 alerts with 30 KB descriptions",
+        format!("{:.1} MB", peak_rss_kb(f.0.id()) as f64 / 1024.0),
+        "< 40 MB",
+    );
+    drop(f);
+
+    let size = std::fs::metadata(BIN).map(|m| m.len()).unwrap_or(0);
+    row(
+        "this host's bench binary (release profile, stripped)",
+        format!("{:.1} MB", size as f64 / 1e6),
+        "-",
+    );
+    for path in [
+        "target/lambda/detection-jira/bootstrap",
+        "target/lambda/detection-jira/bootstrap.zip",
+    ] {
+        if let Ok(m) = std::fs::metadata(path) {
+            row(
+                &format!("{path} (make build: arm64)"),
+                format!("{:.1} MB", m.len() as f64 / 1e6),
+                if path.ends_with("zip") {
+                    "-"
+                } else {
+                    "< 10 MB"
+                },
+            );
+        }
+    }
+}
