@@ -4,7 +4,7 @@ VENV := .venv
 PY_TOOLS := $(VENV)/.tools-installed
 EVENT ?= events/alert-cloud.json
 
-.PHONY: deps build test lint unit demo invoke check-destination watch deploy clean
+.PHONY: deps build test lint unit demo invoke check-destination watch deploy bench clean
 
 # cargo-lambda (emulator, builds), moto (Secrets Manager for tests), cfn-lint pinned to
 # 1.53.3 (later versions no longer run the SAM translator and miss SAM mistakes), and a
@@ -57,6 +57,10 @@ watch: $(PY_TOOLS)
 	AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:18080 AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
 	cargo lambda watch
+
+# The README's performance figures.
+bench:
+	bash scripts/bench.sh
 
 deploy:
 	sam build && sam deploy --guided

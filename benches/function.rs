@@ -11,7 +11,12 @@ use std::collections::HashSet;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_detection-jira");
+/// The binary under test: BENCH_BINARY (scripts/bench.sh builds target/release/detection-jira
+/// with production features only), else the one cargo built for this bench.
+fn binary() -> String {
+    std::env::var("BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_detection-jira").to_string())
+}
 const USER: &str = "bench@acme.example";
 const TOKEN: &str = "FAKE-bench-token";
 
@@ -34,7 +39,7 @@ async fn jira(latency: Duration) -> FakeJira {
 
 fn start(runtime: &RuntimeApi, jira: &FakeJira, concurrency: usize) -> (Running, Instant) {
     let started = Instant::now();
-    let child = function_command(BIN, runtime)
+    let child = function_command(&binary(), runtime)
         .env(
             "ALLOWED_JIRA_HOSTS",
             format!("127.0.0.1:{}", jira.addr.port()),
@@ -209,25 +214,25 @@ async fn main() {
     );
     drop(f);
 
-    let size = std::fs::metadata(BIN).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(binary()).map(|m| m.len()).unwrap_or(0);
     row(
-        "this host's bench binary (release profile, stripped)",
+        &format!("binary under test, {} (stripped)", std::env::consts::ARCH),
         format!("{:.1} MB", size as f64 / 1e6),
         "-",
     );
-    for path in [
-        "target/lambda/detection-jira/bootstrap",
-        "target/lambda/detection-jira/bootstrap.zip",
+    // `make build` output, when present (cargo lambda build --release --arm64).
+    for (path, target) in [
+        (
+            "target/aarch64-unknown-linux-gnu/release/detection-jira",
+            "< 10 MB",
+        ),
+        ("target/lambda/detection-jira/bootstrap.zip", "-"),
     ] {
         if let Ok(m) = std::fs::metadata(path) {
             row(
-                &format!("{path} (make build: arm64)"),
+                &format!("arm64: {path}"),
                 format!("{:.1} MB", m.len() as f64 / 1e6),
-                if path.ends_with("zip") {
-                    "-"
-                } else {
-                    "< 10 MB"
-                },
+                target,
             );
         }
     }

@@ -139,12 +139,14 @@ impl Failure {
             Some((m, f)) => (m.to_string(), f.to_string()),
             None => (text, "retried automatically".to_string()),
         };
+        let class = match e {
+            SecretError::Transient { .. } => "throttled",
+            SecretError::Malformed { .. } => "bad-input",
+            SecretError::Unavailable { detail, .. } if detail.contains("NotFound") => "not-found",
+            SecretError::Unavailable { .. } => "permission",
+        };
         Failure {
-            class: if e.is_transient() {
-                "throttled"
-            } else {
-                "auth"
-            },
+            class,
             message,
             fix,
         }
@@ -392,42 +394,46 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             host: site.host.clone(),
         };
 
-        // Exactly once: an earlier delivery of this run carries its fingerprint label.
-        let fp = fingerprint_label(alert);
-        let jql = format!(
-            "project = {} AND labels = {} ORDER BY created ASC",
-            jql_quote(&dest.project_key),
-            jql_quote(&fp)
-        );
-        let found = retrying(
-            cutoff,
-            meter,
-            || meter.time(self.jira.search(call(), flavor, &jql, 1)),
-            retry_reads,
-        )
-        .await
-        .map_err(at("searching for an earlier delivery of this run"))?;
-        if let Some(existing) = found.into_iter().next() {
-            return Ok(delivered(Status::Duplicate, existing.key));
-        }
-
-        let mut system_labels = vec![fp];
-        if dest.group_repeats {
-            let label = detection_label(alert);
+        // The first issue of the project with `label` (and `extra` JQL), if any.
+        let first_with_label = |label: String, extra: &'static str, step: &'static str| async move {
             let jql = format!(
-                "project = {} AND labels = {} AND statusCategory != Done ORDER BY created DESC",
+                "project = {} AND labels = {}{extra}",
                 jql_quote(&dest.project_key),
                 jql_quote(&label)
             );
-            let open = retrying(
+            retrying(
                 cutoff,
                 meter,
                 || meter.time(self.jira.search(call(), flavor, &jql, 1)),
                 retry_reads,
             )
             .await
-            .map_err(at("searching for an open issue of this detection"))?;
-            if let Some(issue) = open.into_iter().next() {
+            .map(|found| found.into_iter().next())
+            .map_err(at(step))
+        };
+
+        // Exactly once: an earlier delivery of this run carries its fingerprint label.
+        let fp = fingerprint_label(alert);
+        let found = first_with_label(
+            fp.clone(),
+            " ORDER BY created ASC",
+            "searching for an earlier delivery of this run",
+        )
+        .await?;
+        if let Some(existing) = found {
+            return Ok(delivered(Status::Duplicate, existing.key));
+        }
+
+        let mut system_labels = vec![fp];
+        if dest.group_repeats {
+            let label = detection_label(alert);
+            let open = first_with_label(
+                label.clone(),
+                " AND statusCategory != Done ORDER BY created DESC",
+                "searching for an open issue of this detection",
+            )
+            .await?;
+            if let Some(issue) = open {
                 let mut body = describe(&alert.detection);
                 body.note(format!(
                     "Repeated run of this detection (issue left open, so this run was added as a comment). Run fingerprint: {}",

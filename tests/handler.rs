@@ -601,6 +601,7 @@ async fn missing_secret_fails_with_the_fix() {
     let e = invoke(&app, a).await.unwrap_err();
     assert!(e.message.contains("jira/missing"), "{e}");
     assert!(e.message.contains("secretsmanager:GetSecretValue"), "{e}");
+    assert_eq!(e.class, "not-found");
     assert!(jira.requests().is_empty());
 }
 

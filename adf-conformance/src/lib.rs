@@ -1,0 +1,1 @@
+//! Tests only: see tests/adf_schema.rs.
