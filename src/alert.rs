@@ -13,6 +13,9 @@ use std::time::Duration;
 /// Manager only.
 const INLINE_CREDENTIAL_FIELDS: [&str; 3] = ["api_token", "password", "token"];
 
+/// Error messages of a detection shown in the issue; the rest are counted.
+pub const ERRORS_KEPT: usize = 50;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Critical,
@@ -146,7 +149,10 @@ pub struct Detection {
     pub ran_at: Option<String>,
     pub time_range: Option<(Option<String>, Option<String>)>,
     pub replay_url: Option<String>,
+    /// The first `ERRORS_KEPT` error messages.
     pub errors: Vec<String>,
+    /// How many more the detection reported.
+    pub errors_omitted: usize,
     /// The detection object as received, for the fingerprint fallback.
     pub raw: Value,
 }
@@ -470,17 +476,22 @@ fn parse_detection(
         None => None,
         Some(t) => Some((t.opt_text("start")?, t.opt_text("end")?)),
     };
-    let errors = match det.get("errors") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter(|v| !v.is_null())
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
+    let (errors, errors_omitted) = match det.get("errors") {
+        None => (Vec::new(), 0),
+        Some(Value::Array(items)) => {
+            // Only the first few are kept: a million error strings cost no more than 50.
+            let present: Vec<&Value> = items.iter().filter(|v| !v.is_null()).collect();
+            let kept = present
+                .iter()
+                .take(ERRORS_KEPT)
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            (kept, present.len().saturating_sub(ERRORS_KEPT))
+        }
+        Some(Value::String(s)) => (vec![s.clone()], 0),
         Some(other) => {
             return Err(err(
                 "detection.errors",
@@ -506,6 +517,7 @@ fn parse_detection(
         time_range,
         replay_url: det.opt_text("replay_url")?,
         errors,
+        errors_omitted,
         raw: Value::Object(det.obj.clone()),
     })
 }

@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 pub const DESCRIPTION_LIMIT: usize = 32_767;
 /// No single text is kept longer than this before rendering: bounds the work for huge input.
 const TEXT_CAP: usize = DESCRIPTION_LIMIT;
-/// At most this many list items (errors) are shown; the rest are counted.
-const LIST_CAP: usize = 50;
+/// At most this many list items are shown, the rest counted (a safety net: the alert
+/// parser already keeps only the first errors).
+const LIST_CAP: usize = 100;
 const CUT_MARK: &str = " … [cut]";
 const TRUNCATED_NOTE: &str = "Note: this description was cut to fit Jira's limit of 32,767 characters. The replay link and the detection itself hold the full details.";
 
@@ -349,8 +350,8 @@ mod tests {
         d.push(Block::List((0..100_000).map(|i| format!("e{i}")).collect()));
         let s = d.render(ApiFlavor::V2);
         let s = s.as_str().unwrap();
-        assert!(s.contains("and 99950 more"));
-        assert_eq!(s.matches("* e").count(), 50);
+        assert!(s.contains("and 99900 more"));
+        assert_eq!(s.matches("* e").count(), 100);
     }
 
     #[test]

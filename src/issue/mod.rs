@@ -168,7 +168,11 @@ pub fn describe(det: &Detection) -> Description {
     }
     if !det.errors.is_empty() {
         d.push(Block::Heading("Errors".into()));
-        d.push(Block::List(det.errors.clone()));
+        let mut items = det.errors.clone();
+        if det.errors_omitted > 0 {
+            items.push(format!("… and {} more", det.errors_omitted));
+        }
+        d.push(Block::List(items));
     }
     d
 }
@@ -383,6 +387,20 @@ mod tests {
         let d = f["description"].as_str().unwrap();
         assert!(d.contains("The priority selected is invalid."), "{d}");
         assert!(d.contains("customfield\\_10051"), "{d}");
+    }
+
+    #[test]
+    fn a_million_errors_are_counted_not_copied() {
+        let mut v = full_alert();
+        v["detection"]["errors"] = json!(vec!["boom"; 1_000_000]);
+        let a = alert_of(&v);
+        assert_eq!(a.detection.errors.len(), crate::alert::ERRORS_KEPT);
+        assert_eq!(
+            a.detection.errors_omitted,
+            1_000_000 - crate::alert::ERRORS_KEPT
+        );
+        let d = build_issue(&a, &[]).to_request(ApiFlavor::V2)["fields"]["description"].to_string();
+        assert!(d.contains("and 999950 more"), "{d}");
     }
 
     #[test]
