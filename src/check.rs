@@ -424,7 +424,7 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
         test.description.push(crate::issue::Block::Text(
             "Created by check_destination with create_test_issue: true. Safe to delete.".into(),
         ));
-        let body = test.to_request(flavor);
+        let body = test.to_body(flavor);
         match retrying(
             cutoff,
             &meter,

@@ -470,7 +470,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let mut spec = build_issue(alert, &system_labels);
         let mut fell_back = false;
         loop {
-            let body = spec.to_request(flavor);
+            let body = spec.to_body(flavor);
             match retrying(
                 cutoff,
                 meter,

@@ -26,11 +26,11 @@ fn alert(description: String) -> Value {
     })
 }
 
-fn parse_and_build(body: &str, flavor: ApiFlavor) -> Value {
+fn parse_and_build(body: &str, flavor: ApiFlavor) -> String {
     let v: Value = serde_json::from_str(body).unwrap();
     match triage(&v).unwrap() {
         Triage::Deliver(a) => {
-            build_issue(&a, &["detection-run-0123456789abcdef0123".into()]).to_request(flavor)
+            build_issue(&a, &["detection-run-0123456789abcdef0123".into()]).to_body(flavor)
         }
         Triage::Skip { .. } => unreachable!(),
     }

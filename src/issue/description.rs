@@ -3,7 +3,9 @@
 
 use super::text::{cut_utf16, one_line, strip_controls, utf16_len, wiki_escape};
 use super::ApiFlavor;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use std::borrow::Cow;
 
 /// Jira's limit for a description. For ADF it is applied to the serialised JSON, which is
 /// never shorter than the text it holds, so both forms stay under what Jira accepts.
@@ -51,10 +53,16 @@ impl Description {
         &self.blocks
     }
 
-    /// Renders for `flavor`, cutting the longest texts until the result fits the limit.
+    /// Renders for `flavor` as a JSON value (ADF document or wiki string).
     pub fn render(&self, flavor: ApiFlavor) -> Value {
-        let first = render_once(&self.blocks, flavor);
-        if rendered_len(&first) <= DESCRIPTION_LIMIT {
+        serde_json::from_str(&self.render_json(flavor)).unwrap_or(Value::Null)
+    }
+
+    /// Renders for `flavor` as serialised JSON, cutting the longest texts until it fits
+    /// the limit. The request body embeds this text as it is.
+    pub fn render_json(&self, flavor: ApiFlavor) -> String {
+        let (first, len) = render_once(&self.blocks, flavor);
+        if len <= DESCRIPTION_LIMIT {
             return first;
         }
         let mut blocks = self.blocks.clone();
@@ -62,8 +70,7 @@ impl Description {
         // Escaping makes rendered length differ from text length: cut by the excess and
         // measure again. Each pass removes at least the excess, so few passes are needed.
         for _ in 0..16 {
-            let out = render_once(&blocks, flavor);
-            let len = rendered_len(&out);
+            let (out, len) = render_once(&blocks, flavor);
             if len <= DESCRIPTION_LIMIT {
                 return out;
             }
@@ -72,14 +79,7 @@ impl Description {
             }
         }
         // Unreachable for anything `push` accepts; kept so the limit holds whatever happens.
-        render_once(&[Block::Note(TRUNCATED_NOTE.into())], flavor)
-    }
-}
-
-fn rendered_len(v: &Value) -> usize {
-    match v {
-        Value::String(s) => utf16_len(s),
-        other => utf16_len(&other.to_string()),
+        render_once(&[Block::Note(TRUNCATED_NOTE.into())], flavor).0
     }
 }
 
@@ -156,107 +156,166 @@ fn cut_longest(blocks: &mut [Block], by: usize, flavor: ApiFlavor) -> bool {
     }
 }
 
-fn render_once(blocks: &[Block], flavor: ApiFlavor) -> Value {
+/// The serialised description and the length Jira counts: the ADF JSON for v3, the wiki
+/// text (not its JSON quoting) for v2.
+fn render_once(blocks: &[Block], flavor: ApiFlavor) -> (String, usize) {
     match flavor {
-        ApiFlavor::V3 => adf(blocks),
-        ApiFlavor::V2 => Value::String(wiki(blocks)),
+        ApiFlavor::V3 => {
+            let json = serde_json::to_string(&adf(blocks)).unwrap_or_default();
+            let len = utf16_len(&json);
+            (json, len)
+        }
+        ApiFlavor::V2 => {
+            let text = wiki(blocks);
+            let len = utf16_len(&text);
+            (serde_json::to_string(&text).unwrap_or_default(), len)
+        }
     }
 }
 
 // ---- Atlassian Document Format -------------------------------------------------------
+// Typed nodes serialised straight to text: a `serde_json::Value` tree costs an allocation
+// per map, which made rendering several times slower than everything else together.
 
-fn text_node(text: &str) -> Option<Value> {
-    // ADF text nodes must not be empty.
-    (!text.is_empty()).then(|| json!({"type": "text", "text": text}))
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum Node<'a> {
+    Doc {
+        version: u8,
+        content: Vec<Node<'a>>,
+    },
+    Heading {
+        attrs: HeadingAttrs,
+        content: Vec<Node<'a>>,
+    },
+    Paragraph {
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        content: Vec<Node<'a>>,
+    },
+    BulletList {
+        content: Vec<Node<'a>>,
+    },
+    ListItem {
+        content: Vec<Node<'a>>,
+    },
+    Text {
+        text: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        marks: Vec<Mark<'a>>,
+    },
+    HardBreak,
 }
 
-fn marked(text: &str, mark: Value) -> Option<Value> {
-    (!text.is_empty()).then(|| json!({"type": "text", "text": text, "marks": [mark]}))
+#[derive(Serialize)]
+struct HeadingAttrs {
+    level: u8,
 }
 
-fn paragraph(content: Vec<Value>) -> Value {
-    if content.is_empty() {
-        json!({"type": "paragraph"})
-    } else {
-        json!({"type": "paragraph", "content": content})
-    }
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum Mark<'a> {
+    Strong,
+    Em,
+    Link { attrs: LinkAttrs<'a> },
+}
+
+#[derive(Serialize)]
+struct LinkAttrs<'a> {
+    href: &'a str,
+}
+
+/// A text node, or nothing for empty text (ADF text nodes must not be empty).
+fn text<'a>(text: impl Into<Cow<'a, str>>, marks: Vec<Mark<'a>>) -> Option<Node<'a>> {
+    let text = text.into();
+    (!text.is_empty()).then_some(Node::Text { text, marks })
 }
 
 /// Lines become text nodes separated by hard breaks.
-fn lines_to_inline(text: &str) -> Vec<Value> {
+fn lines_to_inline(t: &str) -> Vec<Node<'_>> {
     let mut out = Vec::new();
-    for (i, line) in text.split('\n').enumerate() {
+    for (i, line) in t.split('\n').enumerate() {
         if i > 0 {
-            out.push(json!({"type": "hardBreak"}));
+            out.push(Node::HardBreak);
         }
-        out.extend(text_node(line.trim_end_matches('\r')));
+        out.extend(text(line.trim_end_matches('\r'), vec![]));
     }
     out
 }
 
-fn bullet_list(items: Vec<Vec<Value>>) -> Option<Value> {
+fn bullet_list(items: Vec<Vec<Node<'_>>>) -> Option<Node<'_>> {
     // A bulletList needs at least one listItem, each starting with a paragraph.
-    let items: Vec<Value> = items
+    let items: Vec<Node> = items
         .into_iter()
-        .map(|content| json!({"type": "listItem", "content": [paragraph(content)]}))
+        .map(|content| Node::ListItem {
+            content: vec![Node::Paragraph { content }],
+        })
         .collect();
-    (!items.is_empty()).then(|| json!({"type": "bulletList", "content": items}))
+    (!items.is_empty()).then_some(Node::BulletList { content: items })
 }
 
-fn adf(blocks: &[Block]) -> Value {
+fn label(k: &str) -> Option<Node<'static>> {
+    text(format!("{k}: "), vec![Mark::Strong])
+}
+
+fn adf(blocks: &[Block]) -> Node<'_> {
     let mut content = Vec::new();
     for block in blocks {
         match block {
             Block::Heading(t) => {
-                if let Some(node) = text_node(&one_line(t)) {
-                    content
-                        .push(json!({"type": "heading", "attrs": {"level": 2}, "content": [node]}));
+                if let Some(node) = text(one_line(t), vec![]) {
+                    content.push(Node::Heading {
+                        attrs: HeadingAttrs { level: 2 },
+                        content: vec![node],
+                    });
                 }
             }
             Block::Text(t) => {
                 for para in t.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-                    content.push(paragraph(lines_to_inline(para)));
+                    content.push(Node::Paragraph {
+                        content: lines_to_inline(para),
+                    });
                 }
             }
             Block::Facts(facts) => {
                 let items = facts
                     .iter()
                     .map(|(k, v)| {
-                        let mut inline: Vec<Value> =
-                            marked(&format!("{k}: "), json!({"type": "strong"}))
-                                .into_iter()
-                                .collect();
-                        inline.extend(text_node(&one_line(v)));
-                        inline
+                        label(k)
+                            .into_iter()
+                            .chain(text(one_line(v), vec![]))
+                            .collect()
                     })
                     .collect();
                 content.extend(bullet_list(items));
             }
-            Block::Link { label, text, href } => {
-                let mut inline: Vec<Value> =
-                    marked(&format!("{label}: "), json!({"type": "strong"}))
+            Block::Link {
+                label: name,
+                text: shown,
+                href,
+            } => {
+                let link = Mark::Link {
+                    attrs: LinkAttrs { href },
+                };
+                content.push(Node::Paragraph {
+                    content: label(name)
                         .into_iter()
-                        .collect();
-                inline.extend(marked(
-                    &one_line(text),
-                    json!({"type": "link", "attrs": {"href": href}}),
-                ));
-                content.push(paragraph(inline));
+                        .chain(text(one_line(shown), vec![link]))
+                        .collect(),
+                });
             }
             Block::List(items) => {
                 let items = items.iter().map(|i| lines_to_inline(i)).collect();
                 content.extend(bullet_list(items));
             }
-            Block::Note(t) => {
-                content.push(paragraph(
-                    marked(&one_line(t), json!({"type": "em"}))
-                        .into_iter()
-                        .collect(),
-                ));
-            }
+            Block::Note(t) => content.push(Node::Paragraph {
+                content: text(one_line(t), vec![Mark::Em]).into_iter().collect(),
+            }),
         }
     }
-    json!({"type": "doc", "version": 1, "content": content})
+    Node::Doc {
+        version: 1,
+        content,
+    }
 }
 
 // ---- Wiki markup (Server / Data Center) ----------------------------------------------
@@ -326,7 +385,10 @@ mod tests {
     fn huge_descriptions_fit_with_a_visible_note() {
         for flavor in [ApiFlavor::V2, ApiFlavor::V3] {
             let v = big(100_000).render(flavor);
-            let len = rendered_len(&v);
+            let len = match &v {
+                Value::String(s) => utf16_len(s),
+                other => utf16_len(&other.to_string()),
+            };
             assert!(len <= DESCRIPTION_LIMIT, "{flavor:?}: {len}");
             assert!(
                 len > DESCRIPTION_LIMIT - 2_000,

@@ -5,7 +5,7 @@ use super::{Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError};
 use crate::issue::ApiFlavor;
 use crate::secrets::AuthScheme;
 use base64::Engine;
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ impl JiraHttp {
         call: Call<'_>,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<String>,
         with_auth: bool,
     ) -> Result<Value, JiraError> {
         let url = format!("{}{}", call.site.base, path);
@@ -51,7 +51,7 @@ impl JiraHttp {
             req = req.header(AUTHORIZATION, auth_header(call)?);
         }
         if let Some(b) = body {
-            req = req.json(b);
+            req = req.header(CONTENT_TYPE, "application/json").body(b);
         }
         let token = call.creds.token.expose();
         let resp = req
@@ -285,18 +285,28 @@ impl JiraApi for JiraHttp {
         jql: &str,
         max_results: u32,
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        let body = json!({"jql": jql, "maxResults": max_results, "fields": ["status"]});
+        let body = json!({"jql": jql, "maxResults": max_results, "fields": ["status"]}).to_string();
         let v3 = "/rest/api/3/search/jql";
         let result = match flavor {
-            ApiFlavor::V3 => self.send(call, Method::POST, v3, Some(&body), true).await,
+            ApiFlavor::V3 => {
+                self.send(call, Method::POST, v3, Some(body.clone()), true)
+                    .await
+            }
             ApiFlavor::V2 => {
                 match self
-                    .send(call, Method::POST, "/rest/api/2/search", Some(&body), true)
+                    .send(
+                        call,
+                        Method::POST,
+                        "/rest/api/2/search",
+                        Some(body.clone()),
+                        true,
+                    )
                     .await
                 {
                     // Cloud with api_version "2": the old search is gone (410) there.
                     Err(JiraError::Rejected { status: 410, .. }) => {
-                        self.send(call, Method::POST, v3, Some(&body), true).await
+                        self.send(call, Method::POST, v3, Some(body.clone()), true)
+                            .await
                     }
                     other => other,
                 }
@@ -326,11 +336,11 @@ impl JiraApi for JiraHttp {
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
-        body: &Value,
+        body: &str,
     ) -> Result<CreatedIssue, JiraError> {
         let path = format!("{}/issue", flavor.path());
         let v = self
-            .send(call, Method::POST, &path, Some(body), true)
+            .send(call, Method::POST, &path, Some(body.to_string()), true)
             .await?;
         let key = v.get("key").and_then(Value::as_str);
         let id = v.get("id").and_then(Value::as_str);
@@ -359,7 +369,7 @@ impl JiraApi for JiraHttp {
         let path = format!("{}/issue/{issue_key}", flavor.path());
         let ops: Vec<Value> = labels.iter().map(|l| json!({"add": l})).collect();
         let body = json!({"update": {"labels": ops}});
-        self.send(call, Method::PUT, &path, Some(&body), true)
+        self.send(call, Method::PUT, &path, Some(body.to_string()), true)
             .await
             .map(|_| ())
     }
@@ -372,15 +382,10 @@ impl JiraApi for JiraHttp {
         body: &Value,
     ) -> Result<(), JiraError> {
         let path = format!("{}/issue/{issue_key}/comment", flavor.path());
-        self.send(
-            call,
-            Method::POST,
-            &path,
-            Some(&json!({"body": body})),
-            true,
-        )
-        .await
-        .map(|_| ())
+        let body = json!({ "body": body }).to_string();
+        self.send(call, Method::POST, &path, Some(body), true)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -57,11 +57,12 @@ pub trait JiraApi: Send + Sync + 'static {
         jql: &str,
         max_results: u32,
     ) -> impl Future<Output = Result<Vec<FoundIssue>, JiraError>> + Send;
+    /// `body` is the serialised request (`IssueSpec::to_body`).
     fn create_issue(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
-        body: &Value,
+        body: &str,
     ) -> impl Future<Output = Result<CreatedIssue, JiraError>> + Send;
     /// Reads `path` (below the base URL) with credentials: metadata for the destination
     /// check.
