@@ -63,7 +63,7 @@ bench:
 	bash scripts/bench.sh
 
 deploy:
-	sam build && sam deploy --guided
+	sam build --beta-features && sam deploy --guided
 
 clean:
 	cargo clean
