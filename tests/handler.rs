@@ -794,3 +794,113 @@ async fn emf_metrics_count_a_mixed_batch() {
         .collect();
     assert_eq!(classes, [("bad-input", 1), ("rejected", 1)]);
 }
+
+/// A Jira client that panics for one project: the seam the handler is generic over.
+struct PanicsOnBoom(detection_jira::jira::JiraHttp);
+
+impl detection_jira::jira::JiraApi for PanicsOnBoom {
+    async fn server_info(
+        &self,
+        call: detection_jira::jira::Call<'_>,
+    ) -> Result<detection_jira::jira::Deployment, detection_jira::jira::JiraError> {
+        self.0.server_info(call).await
+    }
+    async fn search(
+        &self,
+        call: detection_jira::jira::Call<'_>,
+        flavor: detection_jira::issue::ApiFlavor,
+        jql: &str,
+        max: u32,
+    ) -> Result<Vec<detection_jira::jira::FoundIssue>, detection_jira::jira::JiraError> {
+        assert!(!jql.contains("BOOM"), "simulated bug");
+        self.0.search(call, flavor, jql, max).await
+    }
+    async fn create_issue(
+        &self,
+        call: detection_jira::jira::Call<'_>,
+        flavor: detection_jira::issue::ApiFlavor,
+        body: &str,
+    ) -> Result<detection_jira::jira::CreatedIssue, detection_jira::jira::JiraError> {
+        self.0.create_issue(call, flavor, body).await
+    }
+    async fn get_json(
+        &self,
+        call: detection_jira::jira::Call<'_>,
+        path: &str,
+    ) -> Result<Value, detection_jira::jira::JiraError> {
+        self.0.get_json(call, path).await
+    }
+    async fn add_labels(
+        &self,
+        call: detection_jira::jira::Call<'_>,
+        flavor: detection_jira::issue::ApiFlavor,
+        key: &str,
+        labels: &[String],
+    ) -> Result<(), detection_jira::jira::JiraError> {
+        self.0.add_labels(call, flavor, key, labels).await
+    }
+    async fn add_comment(
+        &self,
+        call: detection_jira::jira::Call<'_>,
+        flavor: detection_jira::issue::ApiFlavor,
+        key: &str,
+        body: &Value,
+    ) -> Result<(), detection_jira::jira::JiraError> {
+        self.0.add_comment(call, flavor, key, body).await
+    }
+}
+
+#[tokio::test]
+async fn a_panic_while_processing_one_message_fails_only_that_message() {
+    use detection_jira::deliver::Deliverer;
+    use detection_jira::handler::{handle, App};
+    use detection_jira::hosts::AllowedHosts;
+    use detection_jira::secrets::{SecretCache, SecretsManager};
+    let jira = fake(Flavor::Cloud).await;
+    let app = std::sync::Arc::new(App::new(
+        Deliverer::new(
+            PanicsOnBoom(detection_jira::jira::JiraHttp::new().unwrap()),
+            SecretCache::new(
+                SecretsManager::new(secrets_client(&jira.base_url)),
+                Duration::from_secs(60),
+            ),
+            AllowedHosts::parse("127.0.0.1").unwrap(),
+        ),
+        4,
+    ));
+    let mut boom = run(&jira.base_url, 2);
+    boom["destination"]["project_key"] = json!("BOOM");
+    let batch = sqs(
+        &[
+            ("fine", run(&jira.base_url, 1).to_string()),
+            ("boom", boom.to_string()),
+            ("also-fine", run(&jira.base_url, 3).to_string()),
+        ],
+        QUEUE,
+    );
+    let answer = handle(
+        app,
+        batch,
+        tokio::time::Instant::now() + Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(failures(&answer), ["boom"]);
+    assert_eq!(jira.created().len(), 2);
+}
+
+#[tokio::test]
+async fn a_ten_megabyte_alert_is_cut_to_jiras_limits() {
+    let jira = fake(Flavor::Cloud).await;
+    let app = app(&jira);
+    let mut a = alert(&jira.base_url);
+    a["detection"]["description"] = json!("x".repeat(10 << 20));
+    a["detection"]["name"] = json!("n".repeat(1 << 20));
+    let answer = invoke(&app, a).await.unwrap();
+    assert_eq!(answer["status"], "created", "{answer}");
+    let issue = &jira.created()[0];
+    assert!(issue.fields["description"].to_string().len() <= 32_767);
+    assert!(issue.fields["description"]
+        .to_string()
+        .contains("cut to fit Jira's limit"));
+}
