@@ -58,6 +58,8 @@ env AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$RUNTIME_PORT/.rt" \
 pids+=($!)
 
 status=0
+passed=0
+failed=0
 for event in events/*.json; do
   name=$(basename "$event")
   if cargo lambda invoke _ -P "$RUNTIME_PORT" --data-file "$event" >"$RUN/$name.out" 2>"$RUN/$name.err"; then
@@ -65,9 +67,19 @@ for event in events/*.json; do
   else
     answer=$(printf '{"error": %s}' "$(python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))' <"$RUN/$name.err")")
   fi
-  python3 scripts/demo_check.py "$name" "$answer" "http://$CLOUD" "http://$SERVER" || status=1
+  if python3 scripts/demo_check.py "$name" "$answer" "http://$CLOUD" "http://$SERVER"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    status=1
+  fi
 done
-python3 scripts/demo_check.py --totals "http://$CLOUD" "http://$SERVER" || status=1
+if python3 scripts/demo_check.py --totals "http://$CLOUD" "http://$SERVER"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  status=1
+fi
 
 echo
 echo "Issues as Jira would show them: http://$CLOUD/ (Cloud) and http://$SERVER/ (Server/DC)"
@@ -78,4 +90,5 @@ elif [ "${DEMO_KEEP:-0}" = 1 ]; then
   echo "Stand-in kept running; Ctrl-C to stop."
   wait "${pids[0]}" || true
 fi
+echo "demo: $passed passed, $failed failed"
 exit "$status"
