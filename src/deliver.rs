@@ -416,7 +416,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let fp = fingerprint_label(alert);
         let found = first_with_label(
             fp.clone(),
-            " ORDER BY created ASC",
+            "",
             "searching for an earlier delivery of this run",
         )
         .await?;

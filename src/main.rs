@@ -20,7 +20,11 @@ async fn main() -> Result<(), Error> {
         e
     })?;
     tracing::info!(allowed_hosts = %config.allowed_hosts, max_concurrency = config.max_concurrency, "starting");
+    // Lambda always sets AWS_REGION; the fallback only spares local runs a confusing error.
+    let region = aws_config::meta::region::RegionProviderChain::default_provider()
+        .or_else(aws_config::Region::new("us-east-1"));
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
         .load()
         .await;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));

@@ -147,7 +147,21 @@ impl SecretSource for SecretsManager {
     async fn fetch(&self, id: &str) -> Result<String, SecretError> {
         use aws_sdk_secretsmanager::error::SdkError;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-        let result = self.client.get_secret_value().secret_id(id).send().await;
+        let request = self.client.get_secret_value().secret_id(id);
+        // A secret ARN names its region, which may not be the function's.
+        let result = match arn_region(id) {
+            Some(region) => {
+                request
+                    .customize()
+                    .config_override(
+                        aws_sdk_secretsmanager::config::Builder::default()
+                            .region(aws_sdk_secretsmanager::config::Region::new(region)),
+                    )
+                    .send()
+                    .await
+            }
+            None => request.send().await,
+        };
         match result {
             Ok(out) => out.secret_string.ok_or_else(|| SecretError::Malformed {
                 id: id.to_string(),
@@ -177,6 +191,19 @@ impl SecretSource for SecretsManager {
                 detail: sdk_error_kind(&other),
             }),
         }
+    }
+}
+
+/// The region of a Secrets Manager ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`).
+pub fn arn_region(id: &str) -> Option<String> {
+    let mut parts = id.split(':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("arn"), Some(_partition), Some("secretsmanager"), Some(region))
+            if !region.is_empty() =>
+        {
+            Some(region.to_string())
+        }
+        _ => None,
     }
 }
 
@@ -300,6 +327,17 @@ mod tests {
             assert!(!text.contains(TOKEN), "{text}");
             assert!(text.contains("Fix:") || text.contains("problem"), "{text}");
         }
+    }
+
+    #[test]
+    fn arn_regions() {
+        assert_eq!(
+            arn_region("arn:aws:secretsmanager:eu-west-1:111122223333:secret:jira/x-AbCdEf")
+                .as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(arn_region("jira/secops"), None);
+        assert_eq!(arn_region("arn:aws:s3:::bucket"), None);
     }
 
     #[test]

@@ -90,6 +90,45 @@ async fn secrets_manager_through_the_sdk_against_moto() {
         "{missing}"
     );
 
+    // A secret in another region, named by its ARN, is read from that region.
+    let eu = {
+        use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+        aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("eu-west-1"))
+                .credentials_provider(Credentials::new(
+                    "AKIDFAKEFAKEFAKE",
+                    "fake",
+                    None,
+                    None,
+                    "tests",
+                ))
+                .endpoint_url(&moto.url)
+                .build(),
+        )
+    };
+    let arn = eu
+        .create_secret()
+        .name("jira/eu")
+        .secret_string("eu-token")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    assert!(arn.contains(":eu-west-1:"), "{arn}");
+    assert!(
+        client
+            .get_secret_value()
+            .secret_id(&arn)
+            .send()
+            .await
+            .is_err(),
+        "a us-east-1 client alone cannot read it"
+    );
+    assert_eq!(source.fetch(&arn).await.unwrap(), "eu-token");
+
     // The whole handler, with the email coming from the secret.
     let jira = fake(Flavor::Cloud).await;
     let app = Arc::new(App::new(
