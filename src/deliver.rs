@@ -239,10 +239,6 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         }
     }
 
-    pub fn jira(&self) -> &J {
-        &self.jira
-    }
-
     /// Delivers one alert. Work stops in time for `cutoff`; the caller also bounds it.
     pub async fn deliver(
         &self,

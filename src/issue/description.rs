@@ -49,10 +49,6 @@ impl Description {
         self.push(Block::Note(text));
     }
 
-    pub fn blocks(&self) -> &[Block] {
-        &self.blocks
-    }
-
     /// Renders for `flavor` as a JSON value (ADF document or wiki string).
     pub fn render(&self, flavor: ApiFlavor) -> Value {
         serde_json::from_str(&self.render_json(flavor)).unwrap_or(Value::Null)

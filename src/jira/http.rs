@@ -285,7 +285,9 @@ impl JiraApi for JiraHttp {
         jql: &str,
         max_results: u32,
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        let body = json!({"jql": jql, "maxResults": max_results, "fields": ["status"]}).to_string();
+        // Only keys are read (always in the answer): the JQL itself says open or not.
+        let body =
+            json!({"jql": jql, "maxResults": max_results, "fields": ["summary"]}).to_string();
         let v3 = "/rest/api/3/search/jql";
         let result = match flavor {
             ApiFlavor::V3 => {
@@ -323,10 +325,6 @@ impl JiraApi for JiraHttp {
             .filter_map(|i| {
                 Some(FoundIssue {
                     key: i.get("key")?.as_str()?.to_string(),
-                    status_category: i
-                        .pointer("/fields/status/statusCategory/key")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
                 })
             })
             .collect())

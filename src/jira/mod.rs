@@ -39,8 +39,6 @@ pub struct CreatedIssue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundIssue {
     pub key: String,
-    /// `statusCategory.key`: `new`, `indeterminate` or `done`.
-    pub status_category: Option<String>,
 }
 
 /// Jira's operations that the function uses. Each call is one HTTP request: retries and
