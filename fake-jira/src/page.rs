@@ -61,12 +61,101 @@ fn adf_html(node: &Value) -> String {
     }
 }
 
-/// Wiki markup shown as written, in a preformatted block: the page shows what Jira stored.
+/// Inline wiki markup to HTML: `\x` escapes, `*bold*`, `_italic_`, `[text|url]`.
+fn wiki_inline(line: &str) -> String {
+    let mut out = String::new();
+    let mut bold = false;
+    let mut em = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push_str(&esc(&n.to_string()));
+                }
+            }
+            '*' => {
+                out.push_str(if bold { "</strong>" } else { "<strong>" });
+                bold = !bold;
+            }
+            '_' => {
+                out.push_str(if em { "</em>" } else { "<em>" });
+                em = !em;
+            }
+            '[' => {
+                let mut inner = String::new();
+                let mut escaped = false;
+                for n in chars.by_ref() {
+                    if escaped {
+                        inner.push(n);
+                        escaped = false;
+                    } else if n == '\\' {
+                        escaped = true;
+                    } else if n == ']' {
+                        break;
+                    } else {
+                        inner.push(n);
+                    }
+                }
+                let (text, href) = inner.rsplit_once('|').unwrap_or((&inner, &inner));
+                out.push_str(&format!("<a href=\"{}\">{}</a>", esc(href), esc(text)));
+            }
+            c => out.push_str(&esc(&c.to_string())),
+        }
+    }
+    if em {
+        out.push_str("</em>");
+    }
+    if bold {
+        out.push_str("</strong>");
+    }
+    out
+}
+
+/// Wiki markup to HTML, for what the function writes: `h2.` headings, `* ` bullets,
+/// paragraphs separated by blank lines, line breaks inside them.
+fn wiki_html(text: &str) -> String {
+    let mut out = String::new();
+    for block in text.split("\n\n") {
+        let lines: Vec<&str> = block.lines().collect();
+        if let Some(h) = block.strip_prefix("h2. ") {
+            out.push_str(&format!("<h2>{}</h2>", wiki_inline(h)));
+        } else if !lines.is_empty() && lines.iter().all(|l| l.starts_with("* ")) {
+            out.push_str("<ul>");
+            for l in lines {
+                out.push_str(&format!("<li>{}</li>", wiki_inline(&l[2..])));
+            }
+            out.push_str("</ul>");
+        } else {
+            let parts: Vec<String> = lines.iter().map(|l| wiki_inline(l)).collect();
+            out.push_str(&format!("<p>{}</p>", parts.join("<br>")));
+        }
+    }
+    out
+}
+
+/// The description rendered as Jira would show it: from ADF on Cloud, wiki markup on
+/// Server/DC.
 fn description_html(d: &Value) -> String {
     match d {
-        Value::String(s) => format!("<pre class=\"wiki\">{}</pre>", esc(s)),
+        Value::String(s) => wiki_html(s),
         Value::Object(_) => adf_html(d),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wiki_markup_renders() {
+        let html = wiki_html("h2. Name\n\nText \\*not bold\\* a\\-b\nnext\n\n* *Severity:* HIGH\n\n*Replay:* [Open|https://x.example/a]\n\n_note_");
+        assert_eq!(
+            html,
+            "<h2>Name</h2><p>Text *not bold* a-b<br>next</p><ul><li><strong>Severity:</strong> HIGH</li></ul><p><strong>Replay:</strong> <a href=\"https://x.example/a\">Open</a></p><p><em>note</em></p>"
+        );
+        assert_eq!(wiki_inline("<script>"), "&lt;script&gt;");
     }
 }
 
