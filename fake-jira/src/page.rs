@@ -144,21 +144,6 @@ fn description_html(d: &Value) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wiki_markup_renders() {
-        let html = wiki_html("h2. Name\n\nText \\*not bold\\* a\\-b\nnext\n\n* *Severity:* HIGH\n\n*Replay:* [Open|https://x.example/a]\n\n_note_");
-        assert_eq!(
-            html,
-            "<h2>Name</h2><p>Text *not bold* a-b<br>next</p><ul><li><strong>Severity:</strong> HIGH</li></ul><p><strong>Replay:</strong> <a href=\"https://x.example/a\">Open</a></p><p><em>note</em></p>"
-        );
-        assert_eq!(wiki_inline("<script>"), "&lt;script&gt;");
-    }
-}
-
 pub(crate) fn render(s: &State) -> Response {
     let flavor = format!("{:?}", s.config.flavor);
     let mut rows = String::new();
@@ -197,4 +182,19 @@ pub(crate) fn render(s: &State) -> Response {
         s.issues.len()
     ))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wiki_markup_renders() {
+        let html = wiki_html("h2. Name\n\nText \\*not bold\\* a\\-b\nnext\n\n* *Severity:* HIGH\n\n*Replay:* [Open|https://x.example/a]\n\n_note_");
+        assert_eq!(
+            html,
+            "<h2>Name</h2><p>Text *not bold* a-b<br>next</p><ul><li><strong>Severity:</strong> HIGH</li></ul><p><strong>Replay:</strong> <a href=\"https://x.example/a\">Open</a></p><p><em>note</em></p>"
+        );
+        assert_eq!(wiki_inline("<script>"), "&lt;script&gt;");
+    }
 }
