@@ -91,23 +91,7 @@ async fn secrets_manager_through_the_sdk_against_moto() {
     );
 
     // A secret in another region, named by its ARN, is read from that region.
-    let eu = {
-        use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-        aws_sdk_secretsmanager::Client::from_conf(
-            aws_sdk_secretsmanager::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("eu-west-1"))
-                .credentials_provider(Credentials::new(
-                    "AKIDFAKEFAKEFAKE",
-                    "fake",
-                    None,
-                    None,
-                    "tests",
-                ))
-                .endpoint_url(&moto.url)
-                .build(),
-        )
-    };
+    let eu = secrets_client_in(&moto.url, "eu-west-1");
     let arn = eu
         .create_secret()
         .name("jira/eu")

@@ -21,10 +21,14 @@ pub const SECRET_ID: &str = "jira/secops";
 pub type TestApp = App<JiraHttp, SecretsManager>;
 
 pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    secrets_client_in(endpoint, "us-east-1")
+}
+
+pub fn secrets_client_in(endpoint: &str, region: &'static str) -> aws_sdk_secretsmanager::Client {
     use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
     let conf = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region))
         .credentials_provider(Credentials::new(
             "AKIDFAKEFAKEFAKE",
             "fake-secret-key",
