@@ -153,8 +153,10 @@ pub struct Detection {
     pub errors: Vec<String>,
     /// How many more the detection reported.
     pub errors_omitted: usize,
-    /// The detection object as received, for the fingerprint fallback.
-    pub raw: Value,
+    /// The detection serialised, kept only when neither `ran_at` nor `search_id` is there
+    /// to tell runs apart (the fingerprint then falls back to the whole content). Not
+    /// kept otherwise: it would copy every description for nothing.
+    pub run_content: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -500,6 +502,10 @@ fn parse_detection(
             ))
         }
     };
+    let search_id = det.opt_text("search_id")?;
+    let ran_at = det.opt_text("ran_at")?;
+    let run_content = (search_id.is_none() && ran_at.is_none())
+        .then(|| Value::Object(det.obj.clone()).to_string());
     Ok(Detection {
         id,
         numeric_id,
@@ -511,14 +517,14 @@ fn parse_detection(
         run_type: det.opt_text("run_type")?,
         threshold,
         exhaustiveness: det.opt_text("exhaustiveness")?,
-        search_id: det.opt_text("search_id")?,
+        search_id,
         trace_id: det.opt_text("trace_id")?,
-        ran_at: det.opt_text("ran_at")?,
+        ran_at,
         time_range,
         replay_url: det.opt_text("replay_url")?,
         errors,
         errors_omitted,
-        raw: Value::Object(det.obj.clone()),
+        run_content,
     })
 }
 

@@ -3,7 +3,7 @@
 //! a test issue.
 
 use crate::alert::{triage, Alert, PriorityRule, Severity, Triage};
-use crate::deliver::{retry_reads, retry_writes, retrying, Deliverer, Meter};
+use crate::deliver::{retry_reads, retry_secret_reads, retry_writes, retrying, Deliverer, Meter};
 use crate::hosts;
 use crate::issue::ApiFlavor;
 use crate::jira::{JiraApi, JiraError};
@@ -123,7 +123,7 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
         cutoff,
         &meter,
         || d.secrets.get(&dest.api_token_secret, None),
-        |e| e.is_transient().then_some(None),
+        retry_secret_reads,
     )
     .await
     {
@@ -275,7 +275,7 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
     } else {
         match get(format!("{api}/priority")).await {
             Ok(list) => {
-                let have: Vec<String> = names(&json!({"p": list}), "/p", "name");
+                let have: Vec<String> = names(&list, "", "name");
                 let missing: Vec<&String> = wanted.iter().filter(|p| !have.contains(p)).collect();
                 if missing.is_empty() {
                     report.pass(

@@ -164,11 +164,11 @@ pub fn fingerprint_label(alert: &Alert) -> String {
     h.update(alert.destination.project_key.as_bytes());
     h.update([0]);
     h.update(det.id.as_bytes());
-    if det.ran_at.is_none() && det.search_id.is_none() {
-        // Nothing tells runs apart: the whole detection (keys sorted) stands in, so an
-        // identical redelivery still matches.
+    if let Some(content) = &det.run_content {
+        // Nothing tells runs apart: the whole detection stands in, so an identical
+        // redelivery still matches.
         h.update([1]);
-        h.update(det.raw.to_string().as_bytes());
+        h.update(content.as_bytes());
     } else {
         for part in [&det.ran_at, &det.search_id] {
             h.update([0]);
@@ -287,7 +287,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             cutoff,
             meter,
             || self.secrets.get(id, refresh_older_than),
-            |e: &SecretError| e.is_transient().then_some(None),
+            retry_secret_reads,
         )
         .await
         .map_err(|e| Failure::from_secret(&e))
@@ -508,6 +508,11 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             }
         }
     }
+}
+
+/// Secrets Manager throttling and outages are retried with backoff.
+pub(crate) fn retry_secret_reads(e: &SecretError) -> Option<Option<Duration>> {
+    e.is_transient().then_some(None)
 }
 
 /// Reads may be retried after any transient error, also when no answer came.
