@@ -107,8 +107,8 @@ pub struct IssueLink {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Destination {
-    /// Base URL without a trailing slash, as given (host checks happen in `hosts`).
-    pub instance_url: String,
+    /// The Jira base URL, parsed and normalised once.
+    pub site: crate::hosts::JiraSite,
     pub email: Option<String>,
     pub api_token_secret: String,
     pub project_key: String,
@@ -190,6 +190,12 @@ impl fmt::Display for AlertError {
 }
 
 impl std::error::Error for AlertError {}
+
+impl From<AlertError> for crate::failure::Failure {
+    fn from(e: AlertError) -> Self {
+        crate::failure::Failure::bad_input(format!("{}: {}", e.field, e.problem), e.fix)
+    }
+}
 
 fn err(field: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> AlertError {
     AlertError {
@@ -564,6 +570,8 @@ fn parse_destination(dest: &Fields) -> Result<Destination, AlertError> {
             "use the Jira base URL, e.g. https://your-domain.atlassian.net",
         ));
     }
+    let site = crate::hosts::normalize("destination.instance_url", &instance_url)
+        .map_err(|e| err(e.field, e.problem, e.fix))?;
     let email = dest.opt_str(
         "email",
         "set destination.email to the Jira user's email (Cloud) or user name (Server/DC)",
@@ -784,7 +792,7 @@ fn parse_destination(dest: &Fields) -> Result<Destination, AlertError> {
     };
 
     Ok(Destination {
-        instance_url,
+        site,
         email,
         api_token_secret,
         project_key,
@@ -837,7 +845,7 @@ mod tests {
     #[test]
     fn valid_alert_gets_defaults() {
         let a = deliver(&sample());
-        assert_eq!(a.destination.instance_url, "https://acme.atlassian.net");
+        assert_eq!(a.destination.site.base, "https://acme.atlassian.net");
         assert_eq!(a.destination.issue_type, "Task");
         assert_eq!(a.destination.timeout, Duration::from_secs(30));
         assert_eq!(a.destination.api_version, ApiVersion::Auto);

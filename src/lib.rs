@@ -1,13 +1,15 @@
 //! Security detection alerts in, Jira issues out: an AWS Lambda function.
 //!
-//! Data flows one way: `handler` takes the invocation apart into alerts, `alert` validates
-//! each, `deliver` decides where and how it goes, `issue` builds the issue (pure), `jira`
-//! and `secrets` do the I/O.
+//! Data flows one way: `handler` takes the invocation apart into alerts, `alert` parses
+//! each into domain types, `deliver` connects and runs its plan, `issue` builds the issue
+//! (pure), `jira` and `secrets` do the I/O, `metrics` counts what became of each alert,
+//! and `failure` is the one error model all of them report in.
 
 pub mod alert;
 pub mod check;
 pub mod config;
 pub mod deliver;
+pub mod failure;
 pub mod handler;
 pub mod hosts;
 pub mod issue;

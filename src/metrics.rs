@@ -1,16 +1,113 @@
-//! CloudWatch metrics as Embedded Metric Format log lines: no API calls, CloudWatch
-//! extracts them from the function's log. One summary line per invocation, plus one line
-//! per failure class seen.
+//! What became of each alert and what it cost, and the CloudWatch metrics made from
+//! that: Embedded Metric Format log lines (no API calls; CloudWatch extracts them from the
+//! function's log). One summary line per invocation, plus one line per failure class seen.
 
-use crate::deliver::{Failure, Stats};
-use crate::handler::Outcome;
+use crate::failure::{Failure, FailureClass};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 
 pub const NAMESPACE: &str = "DetectionJira";
 const SERVICE: &str = "detection-jira";
 /// EMF takes at most 100 values per metric in one line.
 const MAX_VALUES: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Duplicate,
+    Commented,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Duplicate => "duplicate",
+            Status::Commented => "commented",
+        }
+    }
+}
+
+/// An alert that reached Jira.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub status: Status,
+    pub issue_key: String,
+    pub issue_url: String,
+    pub host: String,
+}
+
+/// What became of one alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered(Delivered),
+    Skipped(String),
+}
+
+impl Outcome {
+    /// The answer to a direct invocation.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Outcome::Delivered(d) => json!({
+                "status": d.status.as_str(),
+                "issue_key": d.issue_key,
+                "issue_url": d.issue_url,
+            }),
+            Outcome::Skipped(reason) => json!({"status": "skipped", "reason": reason}),
+        }
+    }
+}
+
+/// What delivering one alert cost: Jira requests (all tries), retries, and the latency of
+/// each request. Shared by the steps of one delivery.
+#[derive(Debug, Default)]
+pub struct Meter {
+    requests: AtomicU32,
+    retries: AtomicU32,
+    latencies_ms: Mutex<Vec<u64>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub requests: u32,
+    pub retries: u32,
+    pub jira_ms: Vec<u64>,
+}
+
+impl Meter {
+    /// Runs one Jira request, counting it and timing it.
+    pub async fn time<T>(&self, request: impl Future<Output = T>) -> T {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let out = request.await;
+        let ms = started.elapsed().as_millis() as u64;
+        self.latencies_ms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ms);
+        out
+    }
+
+    pub fn retried(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            jira_ms: self
+                .latencies_ms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        }
+    }
+}
 
 /// Counts for one invocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,7 +117,7 @@ pub struct Tally {
     pub duplicates: u32,
     pub comments: u32,
     pub skipped: u32,
-    pub failed: BTreeMap<&'static str, u32>,
+    pub failed: BTreeMap<FailureClass, u32>,
     pub retries: u32,
     pub jira_requests: u32,
     pub jira_ms: Vec<u64>,
@@ -28,7 +125,6 @@ pub struct Tally {
 
 impl Tally {
     pub fn add(&mut self, outcome: &Result<Outcome, Failure>, stats: Option<&Stats>) {
-        use crate::deliver::Status;
         self.received += 1;
         match outcome {
             Ok(Outcome::Delivered(d)) => match d.status {
@@ -89,7 +185,7 @@ impl Tally {
                         "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [["Service", "FailureClass"]], "Metrics": [{"Name": "Failed", "Unit": "Count"}]}]
                     },
                     "Service": SERVICE,
-                    "FailureClass": class,
+                    "FailureClass": class.as_str(),
                     "Failed": n,
                 })
                 .to_string(),

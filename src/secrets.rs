@@ -3,6 +3,7 @@
 //! The token is wrapped in `Token`, which never prints itself, and no error built here
 //! carries any part of the secret's value.
 
+use crate::failure::{Failure, FailureClass};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -55,19 +56,43 @@ pub struct Credentials {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
-    #[error("secret {id}: not found or not readable ({detail}). Fix: check destination.api_token_secret names an existing secret and that the function's role may call secretsmanager:GetSecretValue on it (and kms:Decrypt on its key)")]
-    Unavailable { id: String, detail: String },
-    #[error(
-        "secret {id}: Secrets Manager is throttling or unreachable ({detail}); will be retried"
-    )]
+    #[error("secret {id}: not found ({detail})")]
+    NotFound { id: String, detail: String },
+    #[error("secret {id}: not readable ({detail})")]
+    Denied { id: String, detail: String },
+    #[error("secret {id}: Secrets Manager is throttling or unreachable ({detail})")]
     Transient { id: String, detail: String },
-    #[error("secret {id}: {problem}. Fix: store the bare token, or JSON {{\"api_token\": \"...\", \"email\": \"optional\", \"instance_url\": \"optional\", \"auth\": \"basic|bearer\"}}")]
+    #[error("secret {id}: {problem}")]
     Malformed { id: String, problem: String },
 }
 
 impl SecretError {
     pub fn is_transient(&self) -> bool {
         matches!(self, SecretError::Transient { .. })
+    }
+
+    pub fn class(&self) -> FailureClass {
+        match self {
+            SecretError::NotFound { .. } => FailureClass::NotFound,
+            SecretError::Denied { .. } => FailureClass::Permission,
+            SecretError::Transient { .. } => FailureClass::Throttled,
+            SecretError::Malformed { .. } => FailureClass::BadInput,
+        }
+    }
+
+    pub fn fix(&self) -> &'static str {
+        match self {
+            SecretError::NotFound { .. } => "check destination.api_token_secret names an existing secret (name or ARN, in the right region)",
+            SecretError::Denied { .. } => "let the function's role call secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key); the template's JiraSecretArnPattern must match it",
+            SecretError::Transient { .. } => "none needed: it is retried; if it persists, check Secrets Manager's quotas and the function's network path to it",
+            SecretError::Malformed { .. } => "store the bare token, or JSON {\"api_token\": \"...\", \"email\": \"optional\", \"instance_url\": \"optional\", \"auth\": \"basic|bearer\"}",
+        }
+    }
+}
+
+impl From<SecretError> for Failure {
+    fn from(e: SecretError) -> Self {
+        Failure::new(e.class(), e.to_string(), e.fix())
     }
 }
 
@@ -132,6 +157,22 @@ pub fn parse_secret(id: &str, raw: &str) -> Result<Credentials, SecretError> {
     })
 }
 
+/// Secrets held in memory (tests, local tools): id -> SecretString. Behind a mutex so a
+/// test can rotate one.
+impl SecretSource for Mutex<HashMap<String, String>> {
+    async fn fetch(&self, id: &str) -> Result<String, SecretError> {
+        let found = self
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        found.ok_or_else(|| SecretError::NotFound {
+            id: id.to_string(),
+            detail: "ResourceNotFoundException".into(),
+        })
+    }
+}
+
 /// Secrets Manager through the AWS SDK.
 pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
@@ -178,8 +219,13 @@ impl SecretSource for SecretsManager {
                         id: id.to_string(),
                         detail: code,
                     })
+                } else if matches!(e.err(), GetSecretValueError::ResourceNotFoundException(_)) {
+                    Err(SecretError::NotFound {
+                        id: id.to_string(),
+                        detail: code,
+                    })
                 } else {
-                    Err(SecretError::Unavailable {
+                    Err(SecretError::Denied {
                         id: id.to_string(),
                         detail: code,
                     })
@@ -260,8 +306,13 @@ impl<S: SecretSource> SecretCache<S> {
         }
     }
 
-    /// The credentials for `id`. `refresh` bypasses the cache (after a 401: the token may
-    /// just have been rotated), unless another alert refreshed it at or after `newer_than`.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The credentials for `id`, and when they were fetched. With `refresh_older_than` set
+    /// (after a 401: the token may just have been rotated), a copy fetched at or before that
+    /// instant is not reused; one that another alert fetched since is.
     pub async fn get(
         &self,
         id: &str,
@@ -279,8 +330,24 @@ impl<S: SecretSource> SecretCache<S> {
                 return Ok((e.creds.clone(), e.fetched));
             }
         }
-        let raw = self.source.fetch(id).await?;
-        let creds = Arc::new(parse_secret(id, &raw)?);
+        let read = match self.source.fetch(id).await {
+            Ok(raw) => parse_secret(id, &raw),
+            Err(e) => Err(e),
+        };
+        let creds = match read {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                if entry.is_none() {
+                    // Ids come from events: a slot that never held a secret is not kept.
+                    drop(entry);
+                    let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+                    if slots.get(id).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                        slots.remove(id);
+                    }
+                }
+                return Err(e);
+            }
+        };
         let fetched = Instant::now();
         *entry = Some(Entry {
             fetched,
@@ -325,7 +392,7 @@ mod tests {
             let e = parse_secret("s", &raw).unwrap_err();
             let text = format!("{e} {e:?}");
             assert!(!text.contains(TOKEN), "{text}");
-            assert!(text.contains("Fix:") || text.contains("problem"), "{text}");
+            assert!(e.fix().contains("api_token"), "{text}");
         }
     }
 

@@ -4,9 +4,11 @@
 //! code can drop an optional field Jira rejected and render it again.
 
 mod description;
+mod fingerprint;
 pub mod text;
 
 pub use description::{Block, Description, DESCRIPTION_LIMIT};
+pub use fingerprint::{detection_label, fingerprint_label};
 
 use crate::alert::{Alert, Detection, IssueLink};
 use serde::Serialize;
@@ -268,11 +270,6 @@ impl IssueSpec {
         };
         serde_json::to_string(&body).unwrap_or_default()
     }
-
-    /// The same body as a JSON value (tests, logs).
-    pub fn to_request(&self, flavor: ApiFlavor) -> Value {
-        serde_json::from_str(&self.to_body(flavor)).unwrap_or(Value::Null)
-    }
 }
 
 #[derive(Serialize)]
@@ -374,7 +371,7 @@ mod tests {
     #[test]
     fn fields_of_a_full_alert() {
         let spec = build_issue(&alert_of(&full_alert()), &["detection-run-abc".into()]);
-        let body = spec.to_request(ApiFlavor::V3);
+        let body = spec.to_body(ApiFlavor::V3).parse::<Value>().unwrap();
         let f = &body["fields"];
         assert_eq!(f["summary"], "[HIGH] Impossible travel for privileged user");
         assert_eq!(f["project"], json!({"key": "SEC"}));
@@ -398,7 +395,7 @@ mod tests {
     #[test]
     fn v2_description_is_wiki_text_with_every_item() {
         let spec = build_issue(&alert_of(&full_alert()), &[]);
-        let body = spec.to_request(ApiFlavor::V2);
+        let body = spec.to_body(ApiFlavor::V2).parse::<Value>().unwrap();
         let d = body["fields"]["description"]
             .as_str()
             .expect("a string on v2");
@@ -430,7 +427,10 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("priority_map");
-        let body = build_issue(&alert_of(&v), &[]).to_request(ApiFlavor::V3);
+        let body = build_issue(&alert_of(&v), &[])
+            .to_body(ApiFlavor::V3)
+            .parse::<Value>()
+            .unwrap();
         assert!(body["fields"].get("priority").is_none());
     }
 
@@ -446,7 +446,7 @@ mod tests {
         ));
         assert!(!spec.drop_field("summary", "too long"));
         assert!(!spec.drop_field("customfield_999", "unknown"));
-        let body = spec.to_request(ApiFlavor::V2);
+        let body = spec.to_body(ApiFlavor::V2).parse::<Value>().unwrap();
         let f = &body["fields"];
         assert!(f.get("priority").is_none());
         assert!(f.get("customfield_10051").is_none());
@@ -470,7 +470,11 @@ mod tests {
             a.detection.errors_omitted,
             1_000_000 - crate::alert::ERRORS_KEPT
         );
-        let d = build_issue(&a, &[]).to_request(ApiFlavor::V2)["fields"]["description"].to_string();
+        let d = build_issue(&a, &[])
+            .to_body(ApiFlavor::V2)
+            .parse::<Value>()
+            .unwrap()["fields"]["description"]
+            .to_string();
         assert!(d.contains("and 999950 more"), "{d}");
     }
 
@@ -479,7 +483,8 @@ mod tests {
         let mut v = full_alert();
         v["detection"]["replay_url"] = json!("javascript:alert(1)");
         let spec = build_issue(&alert_of(&v), &[]);
-        let adf = spec.to_request(ApiFlavor::V3)["fields"]["description"].to_string();
+        let adf = spec.to_body(ApiFlavor::V3).parse::<Value>().unwrap()["fields"]["description"]
+            .to_string();
         assert!(!adf.contains("\"link\""), "{adf}");
         assert!(adf.contains("javascript:alert(1)"));
     }

@@ -1,7 +1,9 @@
 //! `JiraApi` over HTTPS with one shared reqwest client (connections kept alive across
-//! invocations). Redirects are never followed, and no error carries a header or the token.
+//! invocations). Redirects are never followed, and no error carries a header or the
+//! credential: every text from Jira is redacted (token, Basic and percent-encoded forms)
+//! before it is cut to length.
 
-use super::{Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError};
+use super::{Call, Deployment, FoundIssue, JiraApi, JiraError};
 use crate::issue::ApiFlavor;
 use crate::secrets::AuthScheme;
 use base64::Engine;
@@ -53,7 +55,6 @@ impl JiraHttp {
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, "application/json").body(b);
         }
-        let token = call.creds.token.expose();
         let resp = req
             .send()
             .await
@@ -70,8 +71,10 @@ impl JiraHttp {
             .headers()
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(|s| redact(&cut(s, 200), token));
+            .map(str::to_string);
         let bytes = read_limited(resp, call.timeout).await?;
+        // Built only when Jira's text is about to be quoted (errors are rare).
+        let secret = || Redactor::for_call(call);
         if status.is_success() {
             if bytes.is_empty() {
                 return Ok(Value::Null);
@@ -80,11 +83,13 @@ impl JiraHttp {
                 detail: format!(
                     "HTTP {} with a body that is not JSON: {}",
                     status.as_u16(),
-                    redact(&cut(&String::from_utf8_lossy(&bytes), 200), token)
+                    cut(&secret().redact(&String::from_utf8_lossy(&bytes)), 200)
                 ),
             });
         }
-        Err(classify(status, retry_after, location, &bytes, token))
+        let secret = secret();
+        let location = location.map(|l| cut(&secret.redact(&l), 200));
+        Err(classify(status, retry_after, location, &bytes, &secret))
     }
 }
 
@@ -162,12 +167,38 @@ fn cut(s: &str, max: usize) -> String {
     crate::issue::text::ellipsize(s, max)
 }
 
-/// Removes the token, and its Basic form, should a server echo it back.
-fn redact(s: &str, token: &str) -> String {
-    if token.len() < 4 {
-        return s.to_string();
+/// Removes every form of the credential a server could echo back: the raw token, the
+/// Basic `user:token` base64, and the token percent-encoded.
+pub(crate) struct Redactor {
+    forms: Vec<String>,
+}
+
+impl Redactor {
+    fn for_call(call: Call<'_>) -> Redactor {
+        let token = call.creds.token.expose();
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{token}", call.user.unwrap_or_default()));
+        let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        Redactor::new([token.to_string(), basic, encoded])
     }
-    s.replace(token, "[redacted]")
+
+    fn new(forms: impl IntoIterator<Item = String>) -> Redactor {
+        // Too short to tell apart from ordinary text: nothing to find.
+        let mut forms: Vec<String> = forms.into_iter().filter(|f| f.len() >= 4).collect();
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        Redactor { forms }
+    }
+
+    fn redact(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for form in &self.forms {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
 }
 
 /// Turns a non-2xx answer into a `JiraError`, reading Jira's error body.
@@ -176,9 +207,9 @@ fn classify(
     retry_after: Option<Duration>,
     location: Option<String>,
     body: &[u8],
-    token: &str,
+    secret: &Redactor,
 ) -> JiraError {
-    let (messages, field_errors) = parse_error_body(body, token);
+    let (messages, field_errors) = parse_error_body(body, secret);
     let mut all: Vec<String> = messages.clone();
     all.extend(field_errors.iter().map(|(k, v)| format!("{k}: {v}")));
     let detail = if all.is_empty() {
@@ -218,14 +249,14 @@ fn classify(
 }
 
 /// `{"errorMessages": [...], "errors": {field: message}}`, or the text of a non-JSON body.
-fn parse_error_body(body: &[u8], token: &str) -> (Vec<String>, BTreeMap<String, String>) {
+fn parse_error_body(body: &[u8], secret: &Redactor) -> (Vec<String>, BTreeMap<String, String>) {
     let mut messages = Vec::new();
     let mut fields = BTreeMap::new();
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(obj)) => {
             if let Some(Value::Array(items)) = obj.get("errorMessages") {
                 for m in items.iter().filter_map(Value::as_str).take(20) {
-                    messages.push(redact(&cut(m, DETAIL_LIMIT), token));
+                    messages.push(cut(&secret.redact(m), DETAIL_LIMIT));
                 }
             }
             if let Some(Value::Object(errs)) = obj.get("errors") {
@@ -234,12 +265,12 @@ fn parse_error_body(body: &[u8], token: &str) -> (Vec<String>, BTreeMap<String, 
                         .as_str()
                         .map(str::to_string)
                         .unwrap_or_else(|| v.to_string());
-                    fields.insert(cut(k, 100), redact(&cut(&text, DETAIL_LIMIT), token));
+                    fields.insert(cut(k, 100), cut(&secret.redact(&text), DETAIL_LIMIT));
                 }
             }
             if messages.is_empty() && fields.is_empty() {
                 if let Some(m) = obj.get("message").and_then(Value::as_str) {
-                    messages.push(redact(&cut(m, DETAIL_LIMIT), token));
+                    messages.push(cut(&secret.redact(m), DETAIL_LIMIT));
                 }
             }
         }
@@ -247,7 +278,7 @@ fn parse_error_body(body: &[u8], token: &str) -> (Vec<String>, BTreeMap<String, 
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
             if !text.is_empty() {
-                messages.push(redact(&cut(text, DETAIL_LIMIT), token));
+                messages.push(cut(&secret.redact(text), DETAIL_LIMIT));
             }
         }
     }
@@ -335,19 +366,14 @@ impl JiraApi for JiraHttp {
         call: Call<'_>,
         flavor: ApiFlavor,
         body: &str,
-    ) -> Result<CreatedIssue, JiraError> {
+    ) -> Result<String, JiraError> {
         let path = format!("{}/issue", flavor.path());
         let v = self
             .send(call, Method::POST, &path, Some(body.to_string()), true)
             .await?;
-        let key = v.get("key").and_then(Value::as_str);
-        let id = v.get("id").and_then(Value::as_str);
-        match (key, id) {
-            (Some(key), Some(id)) => Ok(CreatedIssue {
-                id: id.to_string(),
-                key: key.to_string(),
-            }),
-            _ => Err(JiraError::BadResponse {
+        match v.get("key").and_then(Value::as_str) {
+            Some(key) => Ok(key.to_string()),
+            None => Err(JiraError::BadResponse {
                 detail: "create answer has no issue key".into(),
             }),
         }
@@ -394,7 +420,13 @@ mod tests {
     #[test]
     fn error_bodies_are_parsed_and_redacted() {
         let body = br#"{"errorMessages":["bad tok-XYZW-1"],"errors":{"priority":"The priority selected is invalid."}}"#;
-        let e = classify(StatusCode::BAD_REQUEST, None, None, body, "tok-XYZW-1");
+        let e = classify(
+            StatusCode::BAD_REQUEST,
+            None,
+            None,
+            body,
+            &Redactor::new(["tok-XYZW-1".to_string()]),
+        );
         match &e {
             JiraError::Rejected {
                 field_errors,
@@ -422,20 +454,39 @@ mod tests {
                 ra.map(Duration::from_secs),
                 Some("https://evil.example/".into()),
                 b"plain text",
-                "t0ken",
+                &Redactor::new(["t0ken".to_string()]),
             )
         };
-        assert_eq!(c(401, None).class(), "auth");
-        assert_eq!(c(403, None).class(), "permission");
-        assert_eq!(c(404, None).class(), "not-found");
-        assert_eq!(c(400, None).class(), "rejected");
+        use crate::failure::FailureClass;
+        assert_eq!(c(401, None).class(), FailureClass::Auth);
+        assert_eq!(c(403, None).class(), FailureClass::Permission);
+        assert_eq!(c(404, None).class(), FailureClass::NotFound);
+        assert_eq!(c(400, None).class(), FailureClass::Rejected);
         assert_eq!(c(429, Some(2)).retry_after(), Some(Duration::from_secs(2)));
         assert!(c(503, Some(1)).is_transient());
-        assert_eq!(c(502, None).class(), "jira-5xx");
+        assert_eq!(c(502, None).class(), FailureClass::Jira5xx);
         assert!(c(302, None).to_string().contains("https://evil.example/"));
         assert!(c(401, None).fix().contains("Verify email and API token"));
         assert!(c(403, None).fix().contains("Create Issues permission"));
         assert!(c(404, None).fix().contains("instance URL and project key"));
         assert!(c(400, None).fix().contains("issue type exists"));
+    }
+
+    #[test]
+    fn a_token_echoed_across_the_cut_leaves_nothing_behind() {
+        let token = "tok-0123456789abcdef";
+        let r = Redactor::new([
+            token.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(format!("u:{token}")),
+        ]);
+        // The token starts just before the cut: cutting first would leave a prefix.
+        let text = format!("{}{token}", "x".repeat(DETAIL_LIMIT - 5));
+        let body = serde_json::to_vec(&json!({"errorMessages": [text]})).unwrap();
+        let e = classify(StatusCode::BAD_REQUEST, None, None, &body, &r);
+        assert!(!e.to_string().contains("tok-0"), "{e}");
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("u:{token}"));
+        let body = format!("echo: Basic {basic}");
+        let e = classify(StatusCode::UNAUTHORIZED, None, None, body.as_bytes(), &r);
+        assert!(!e.to_string().contains(&basic[..8]), "{e}");
     }
 }

@@ -1,15 +1,17 @@
-//! Talking to Jira: the small trait the delivery code uses, its errors, and the reqwest
-//! implementation (`http`).
+//! Talking to Jira: the small trait the delivery code uses, its errors, the reqwest
+//! implementation (`http`) and an in-memory one for tests of the orchestration (`memory`).
 
+mod error;
 mod http;
+pub mod memory;
 
+pub use error::JiraError;
 pub use http::JiraHttp;
 
 use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;
 use crate::secrets::Credentials;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -18,7 +20,7 @@ use std::time::Duration;
 pub struct Call<'a> {
     pub site: &'a JiraSite,
     pub creds: &'a Credentials,
-    /// Needed for Basic auth; the delivery code resolves it from destination or secret.
+    /// The Basic-auth user (destination or secret email); unused for Bearer.
     pub user: Option<&'a str>,
     pub timeout: Duration,
 }
@@ -28,12 +30,6 @@ pub enum Deployment {
     Cloud,
     /// Server and Data Center alike (`deploymentType` anything but Cloud).
     Server,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatedIssue {
-    pub id: String,
-    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,13 +51,13 @@ pub trait JiraApi: Send + Sync + 'static {
         jql: &str,
         max_results: u32,
     ) -> impl Future<Output = Result<Vec<FoundIssue>, JiraError>> + Send;
-    /// `body` is the serialised request (`IssueSpec::to_body`).
+    /// `body` is the serialised request (`IssueSpec::to_body`); answers the issue key.
     fn create_issue(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
         body: &str,
-    ) -> impl Future<Output = Result<CreatedIssue, JiraError>> + Send;
+    ) -> impl Future<Output = Result<String, JiraError>> + Send;
     /// Reads `path` (below the base URL) with credentials: metadata for the destination
     /// check.
     fn get_json(
@@ -77,6 +73,7 @@ pub trait JiraApi: Send + Sync + 'static {
         issue_key: &str,
         labels: &[String],
     ) -> impl Future<Output = Result<(), JiraError>> + Send;
+    /// `body` is the rendered comment (ADF for v3, wiki text for v2).
     fn add_comment(
         &self,
         call: Call<'_>,
@@ -86,92 +83,31 @@ pub trait JiraApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), JiraError>> + Send;
 }
 
-/// Why a Jira request failed, classified for retries, logs and fixes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JiraError {
-    #[error("Jira throttled the request (HTTP {status}{})", retry_after.map(|d| format!(", Retry-After {}s", d.as_secs())).unwrap_or_default())]
-    Throttled {
-        status: u16,
-        retry_after: Option<Duration>,
-    },
-    #[error("Jira answered HTTP {status}: {detail}")]
-    Server { status: u16, detail: String },
-    /// Could not connect: the request was never sent, so any request may be retried.
-    #[error("could not connect to Jira: {detail}")]
-    Connect { detail: String },
-    /// Timed out or the connection broke after the request may have been sent: a create
-    /// may or may not have happened.
-    #[error("no answer from Jira ({detail}); the request may have reached Jira")]
-    NoAnswer { detail: String },
-    #[error("Jira answered 401 Unauthorized: {detail}")]
-    Unauthorized { detail: String },
-    #[error("Jira answered 403 Forbidden: {detail}")]
-    Forbidden { detail: String },
-    #[error("Jira answered 404 Not Found: {detail}")]
-    NotFound { detail: String },
-    #[error("Jira answered {status}{}", describe_rejection(messages, field_errors))]
-    Rejected {
-        status: u16,
-        messages: Vec<String>,
-        field_errors: BTreeMap<String, String>,
-    },
-    #[error("Jira answered a redirect (HTTP {status}) to {location}; redirects are not followed with credentials")]
-    Redirect { status: u16, location: String },
-    #[error("Jira's answer could not be read: {detail}")]
-    BadResponse { detail: String },
+/// A JQL string literal.
+pub fn jql_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
-fn describe_rejection(messages: &[String], fields: &BTreeMap<String, String>) -> String {
-    let mut parts: Vec<String> = messages.to_vec();
-    parts.extend(fields.iter().map(|(k, v)| format!("{k}: {v}")));
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", parts.join("; "))
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl JiraError {
-    /// Worth another try inside the invocation. `NoAnswer` is only retried for reads.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            JiraError::Throttled { .. } | JiraError::Server { .. } | JiraError::Connect { .. }
-        )
-    }
-
-    /// The failure class named in logs and metrics.
-    pub fn class(&self) -> &'static str {
-        match self {
-            JiraError::Throttled { .. } => "throttled",
-            JiraError::Server { .. } => "jira-5xx",
-            JiraError::Connect { .. } | JiraError::NoAnswer { .. } => "timeout",
-            JiraError::Unauthorized { .. } => "auth",
-            JiraError::Forbidden { .. } => "permission",
-            JiraError::NotFound { .. } => "not-found",
-            JiraError::Rejected { .. } | JiraError::BadResponse { .. } => "rejected",
-            JiraError::Redirect { .. } => "bad-input",
-        }
-    }
-
-    /// The remedy, in the words of the troubleshooting table.
-    pub fn fix(&self) -> &'static str {
-        match self {
-            JiraError::Unauthorized { .. } => "Verify email and API token are correct (the secret's api_token and the destination's email; a Server/DC personal access token needs \"auth\": \"bearer\" in the secret)",
-            JiraError::Forbidden { .. } => "Check user has Create Issues permission in project (and Browse Projects)",
-            JiraError::NotFound { .. } => "Verify instance URL and project key are correct",
-            JiraError::Rejected { .. } => "Check issue type exists in project, verify required fields",
-            JiraError::Throttled { .. } | JiraError::Server { .. } => "Transient Jira problem: the message is retried; if it persists, check Jira's status and rate limits",
-            JiraError::Connect { .. } | JiraError::NoAnswer { .. } => "Check the instance URL is reachable from the function (VPC, DNS, firewall) and raise destination.timeout if Jira is slow",
-            JiraError::Redirect { .. } => "Verify instance URL: use the final Jira base URL (https, no redirect)",
-            JiraError::BadResponse { .. } => "Verify instance URL points at Jira's REST API",
-        }
-    }
-
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            JiraError::Throttled { retry_after, .. } => *retry_after,
-            _ => None,
-        }
+    #[test]
+    fn jql_strings_are_escaped() {
+        assert_eq!(jql_quote(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(jql_quote("x\ny"), "\"x y\"");
     }
 }

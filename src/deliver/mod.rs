@@ -1,0 +1,306 @@
+//! Delivering one validated alert: `connect` (credentials, where they may go, which API)
+//! then the executor, which runs the pure `plan` against `JiraApi` with one retry policy.
+//! A 401 reads the secret again once (it may just have been rotated) and starts over.
+
+mod plan;
+pub mod retry;
+
+pub use plan::{Next, Plan, Purpose, Reply, Step};
+
+use crate::alert::{Alert, ApiVersion, Destination};
+use crate::failure::Failure;
+use crate::hosts::{self, AllowedHosts, JiraSite};
+use crate::issue::ApiFlavor;
+use crate::jira::{Call, Deployment, JiraApi, JiraError};
+use crate::metrics::{Delivered, Meter, Status};
+use crate::secrets::{AuthScheme, Credentials, SecretCache, SecretSource};
+use retry::{retrying, Policy};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::time::Instant as TokioInstant;
+
+/// A destination ready for requests: its credentials, allowed for its site, and its API.
+pub struct Connection<'a> {
+    pub site: &'a JiraSite,
+    pub creds: Arc<Credentials>,
+    /// When the credentials were read (a 401 re-reads only a copy at least this old).
+    pub fetched_at: Instant,
+    /// The Basic-auth user: the secret's email, else the destination's.
+    pub user: Option<String>,
+    pub flavor: ApiFlavor,
+    timeout: Duration,
+}
+
+impl<'a> Connection<'a> {
+    /// A connection whose API flavor is not known yet (V3 until `Deliverer::flavor` says).
+    pub fn new(
+        dest: &'a Destination,
+        creds: Arc<Credentials>,
+        fetched_at: Instant,
+        user: Option<String>,
+    ) -> Connection<'a> {
+        Connection {
+            site: &dest.site,
+            creds,
+            fetched_at,
+            user,
+            flavor: ApiFlavor::V3,
+            timeout: dest.timeout,
+        }
+    }
+
+    /// One request's context; its timeout never runs past the cutoff.
+    pub fn call(&self, cutoff: TokioInstant) -> Call<'_> {
+        let left = cutoff.saturating_duration_since(TokioInstant::now());
+        Call {
+            site: self.site,
+            creds: &self.creds,
+            user: self.user.as_deref(),
+            timeout: self.timeout.min(left).max(Duration::from_millis(50)),
+        }
+    }
+
+    pub fn issue_url(&self, key: &str) -> String {
+        format!("{}/browse/{key}", self.site.base)
+    }
+
+    fn delivered(&self, status: Status, issue_key: String) -> Delivered {
+        Delivered {
+            status,
+            issue_url: self.issue_url(&issue_key),
+            issue_key,
+            host: self.site.host.clone(),
+        }
+    }
+}
+
+/// Why a pass of the executor stopped short.
+enum Stop {
+    /// Jira refused the credentials: worth one re-read of the secret.
+    Unauthorized(Failure),
+    Failed(Failure),
+}
+
+pub struct Deliverer<J, S> {
+    jira: J,
+    secrets: SecretCache<S>,
+    allowed: AllowedHosts,
+    /// API flavor per Jira base URL, detected once per container.
+    flavors: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ApiFlavor>>>>,
+}
+
+impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
+    pub fn new(jira: J, secrets: SecretCache<S>, allowed: AllowedHosts) -> Self {
+        Deliverer {
+            jira,
+            secrets,
+            allowed,
+            flavors: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn jira(&self) -> &J {
+        &self.jira
+    }
+
+    /// Delivers one alert. Work stops in time for `cutoff`; the caller also bounds it.
+    pub async fn deliver(
+        &self,
+        alert: &Alert,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Delivered, Failure> {
+        let dest = &alert.destination;
+        let conn = self.connect(dest, None, cutoff, meter).await?;
+        match self.execute(alert, &conn, cutoff, meter).await {
+            Ok(d) => Ok(d),
+            Err(Stop::Failed(f)) => Err(f),
+            Err(Stop::Unauthorized(_)) => {
+                tracing::info!(secret = %dest.api_token_secret, "Jira answered 401; reading the secret again in case it was rotated");
+                let conn = self
+                    .connect(dest, Some(conn.fetched_at), cutoff, meter)
+                    .await?;
+                self.execute(alert, &conn, cutoff, meter)
+                    .await
+                    .map_err(|(Stop::Failed(f) | Stop::Unauthorized(f))| f)
+            }
+        }
+    }
+
+    /// Credentials, the host check, the user and the API flavor, in that order: nothing
+    /// is sent anywhere before the host is known to be allowed for this secret.
+    pub async fn connect<'d>(
+        &self,
+        dest: &'d Destination,
+        refresh_older_than: Option<Instant>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Connection<'d>, Failure> {
+        let (creds, fetched_at) = self
+            .credentials(&dest.api_token_secret, refresh_older_than, cutoff, meter)
+            .await?;
+        self.authorize(&dest.site, &creds)?;
+        let user = user_for(dest, &creds)?;
+        let mut conn = Connection::new(dest, creds, fetched_at, user);
+        conn.flavor = self
+            .flavor(dest.api_version, &conn, cutoff, meter)
+            .await
+            .map_err(|e| Failure::from(e).at("detecting Cloud or Server/DC (serverInfo)"))?;
+        Ok(conn)
+    }
+
+    pub async fn credentials(
+        &self,
+        secret_id: &str,
+        refresh_older_than: Option<Instant>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<(Arc<Credentials>, Instant), Failure> {
+        retrying(Policy::Read, cutoff, meter, || {
+            self.secrets.get(secret_id, refresh_older_than)
+        })
+        .await
+        .map_err(Failure::from)
+    }
+
+    /// The token may go to `site` only if the secret is bound to it or the allow-list
+    /// names it.
+    pub fn authorize(&self, site: &JiraSite, creds: &Credentials) -> Result<(), Failure> {
+        hosts::authorize(site, creds.instance_url.as_deref(), &self.allowed).map_err(Failure::from)
+    }
+
+    /// The API flavor: as configured, or detected from `serverInfo` once per Jira base URL
+    /// per container (concurrent alerts wait for the first detection).
+    pub async fn flavor(
+        &self,
+        version: ApiVersion,
+        conn: &Connection<'_>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<ApiFlavor, JiraError> {
+        match version {
+            ApiVersion::V2 => return Ok(ApiFlavor::V2),
+            ApiVersion::V3 => return Ok(ApiFlavor::V3),
+            ApiVersion::Auto => {}
+        }
+        let cell = self
+            .flavors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(conn.site.base.clone())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let deployment = retrying(Policy::Read, cutoff, meter, || {
+                meter.time(self.jira.server_info(conn.call(cutoff)))
+            })
+            .await?;
+            let f = match deployment {
+                Deployment::Cloud => ApiFlavor::V3,
+                Deployment::Server => ApiFlavor::V2,
+            };
+            tracing::info!(host = %conn.site.host, api = f.path(), "detected Jira deployment");
+            Ok(f)
+        })
+        .await
+        .copied()
+    }
+
+    /// A read with credentials and retries (the destination check's metadata).
+    pub async fn read(
+        &self,
+        conn: &Connection<'_>,
+        path: &str,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<serde_json::Value, JiraError> {
+        retrying(Policy::Read, cutoff, meter, || {
+            meter.time(self.jira.get_json(conn.call(cutoff), path))
+        })
+        .await
+    }
+
+    /// Runs the plan: each step is one request (with retries), each answer goes back to
+    /// the plan.
+    async fn execute(
+        &self,
+        alert: &Alert,
+        conn: &Connection<'_>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Delivered, Stop> {
+        let mut plan = Plan::new(alert, conn.flavor);
+        let mut next = plan.start();
+        loop {
+            next = match next {
+                Next::Finish(status, key) => return Ok(conn.delivered(status, key)),
+                Next::Fail(f) => return Err(Stop::Failed(f)),
+                Next::Send(step) => {
+                    let reply = self.send(&step, conn, cutoff, meter).await;
+                    if let Err(e @ JiraError::Unauthorized { .. }) = reply {
+                        return Err(Stop::Unauthorized(Failure::from(e).at(step.name())));
+                    }
+                    plan.on_reply(reply)
+                }
+            }
+        }
+    }
+
+    /// Sends one step, with the retry policy of its kind.
+    pub async fn send(
+        &self,
+        step: &Step,
+        conn: &Connection<'_>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Reply, JiraError> {
+        let (jira, flavor) = (&self.jira, conn.flavor);
+        retrying(step.policy(), cutoff, meter, || async {
+            let call = conn.call(cutoff);
+            match step {
+                Step::Search { jql, .. } => meter
+                    .time(jira.search(call, flavor, jql, 1))
+                    .await
+                    .map(|found| Reply::Found(found.into_iter().next().map(|i| i.key))),
+                Step::Create { body } => meter
+                    .time(jira.create_issue(call, flavor, body))
+                    .await
+                    .map(Reply::Created),
+                Step::Comment { key, body } => meter
+                    .time(jira.add_comment(call, flavor, key, body))
+                    .await
+                    .map(|()| Reply::Done),
+                Step::AddLabels { key, labels } => meter
+                    .time(jira.add_labels(call, flavor, key, labels))
+                    .await
+                    .map(|()| Reply::Done),
+            }
+        })
+        .await
+    }
+}
+
+/// Who the Basic-auth requests are made as. The secret's email, when it has one, is the
+/// identity: an alert naming another user is refused before anything is sent (it could
+/// otherwise pair a team's token with any user name and lock that account out).
+pub fn user_for(dest: &Destination, creds: &Credentials) -> Result<Option<String>, Failure> {
+    match (&creds.email, &dest.email) {
+        (Some(secret), Some(event)) if !secret.eq_ignore_ascii_case(event) => {
+            Err(Failure::bad_input(
+                "destination.email: differs from the email stored in the secret, which is the identity for its token",
+                "leave destination.email out (the secret's email is used), or set it to the secret's email",
+            ))
+        }
+        (Some(secret), _) => Ok(Some(secret.clone())),
+        (None, Some(event)) => Ok(Some(event.clone())),
+        (None, None) if creds.auth == AuthScheme::Basic => Err(Failure::bad_input(
+            "destination.email: is required for basic authentication and the secret has no email either",
+            "set destination.email to the Jira user's email (Cloud) or user name (Server/DC), or add \"email\" to the secret",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests;

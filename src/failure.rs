@@ -1,0 +1,159 @@
+//! The one error model of the function: every way an alert can fail has a class (logs,
+//! metrics, the Lambda `errorType`), a message and a fix. Each module's error type turns
+//! into a `Failure` through `From`, so no caller builds a class or a fix by hand.
+
+use std::fmt;
+
+/// Why an alert was not delivered, as logs, metrics and `errorType` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailureClass {
+    /// The alert, its destination or its secret is wrong: retrying will not help.
+    BadInput,
+    /// Jira or Secrets Manager says the thing named does not exist.
+    NotFound,
+    /// The credentials work but lack a permission.
+    Permission,
+    /// Jira refused the credentials (401), also after reading the secret again.
+    Auth,
+    /// Rate limited (Jira 429/503, Secrets Manager throttling), still so after retries.
+    Throttled,
+    /// Jira answered 5xx, still so after retries.
+    Jira5xx,
+    /// No answer in time: a request timed out, or the invocation's deadline came first.
+    Timeout,
+    /// Jira refused the issue (400 on a required field, or an unreadable answer).
+    Rejected,
+    /// A panic while processing the message.
+    Internal,
+    /// A FIFO message left unprocessed because an earlier one of its group failed.
+    Unprocessed,
+}
+
+impl FailureClass {
+    pub const ALL: [FailureClass; 10] = [
+        FailureClass::BadInput,
+        FailureClass::NotFound,
+        FailureClass::Permission,
+        FailureClass::Auth,
+        FailureClass::Throttled,
+        FailureClass::Jira5xx,
+        FailureClass::Timeout,
+        FailureClass::Rejected,
+        FailureClass::Internal,
+        FailureClass::Unprocessed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::BadInput => "bad-input",
+            FailureClass::NotFound => "not-found",
+            FailureClass::Permission => "permission",
+            FailureClass::Auth => "auth",
+            FailureClass::Throttled => "throttled",
+            FailureClass::Jira5xx => "jira-5xx",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Rejected => "rejected",
+            FailureClass::Internal => "internal",
+            FailureClass::Unprocessed => "unprocessed",
+        }
+    }
+}
+
+impl fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why one alert was not delivered: its class, what happened, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[{class}] {message}. Fix: {fix}")]
+pub struct Failure {
+    pub class: FailureClass,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Failure {
+    pub fn new(class: FailureClass, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Failure {
+            class,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn bad_input(message: impl Into<String>, fix: impl Into<String>) -> Failure {
+        Failure::new(FailureClass::BadInput, message, fix)
+    }
+
+    pub fn deadline() -> Failure {
+        Failure::new(
+            FailureClass::Timeout,
+            "the invocation's deadline came before this alert was delivered",
+            "it is reported failed and retried; raise the function timeout or lower the batch size if this repeats",
+        )
+    }
+
+    pub fn panicked() -> Failure {
+        Failure::new(
+            FailureClass::Internal,
+            "processing this message panicked",
+            "it is retried; if it keeps failing it reaches the dead-letter queue: report it with the message",
+        )
+    }
+
+    pub fn unprocessed() -> Failure {
+        Failure::new(
+            FailureClass::Unprocessed,
+            "an earlier message of its FIFO group failed",
+            "none needed: it is retried after the earlier message",
+        )
+    }
+
+    /// Prefixes the message with the step it happened in ("creating the issue: ...").
+    pub fn at(mut self, step: &str) -> Failure {
+        self.message = format!("{step}: {}", self.message);
+        self
+    }
+}
+
+/// A failed direct invocation: Lambda's retry policy and on-failure destination apply.
+impl From<Failure> for lambda_runtime::Diagnostic {
+    fn from(f: Failure) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: f.class.as_str().to_string(),
+            error_message: f.to_string(),
+        }
+    }
+}
+
+impl From<crate::hosts::HostError> for Failure {
+    fn from(e: crate::hosts::HostError) -> Self {
+        Failure::bad_input(format!("{}: {}", e.field, e.problem), e.fix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn class_names_are_distinct_and_kebab_case() {
+        let names: HashSet<&str> = FailureClass::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), FailureClass::ALL.len());
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn diagnostics_keep_the_class_and_the_fix() {
+        let d: lambda_runtime::Diagnostic = Failure::bad_input("m", "do this").into();
+        assert_eq!(d.error_type, "bad-input");
+        assert_eq!(d.error_message, "[bad-input] m. Fix: do this");
+        let f = Failure::deadline().at("creating the issue");
+        assert!(f.message.starts_with("creating the issue: "));
+    }
+}

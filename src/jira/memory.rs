@@ -1,0 +1,288 @@
+//! An in-memory Jira for tests of the orchestration: no HTTP, no clock, scripted faults.
+//! It understands the JQL the function writes (`field = "value"` clauses joined by AND,
+//! `statusCategory != Done`, `ORDER BY created DESC`); the strict HTTP fake
+//! (`fake-jira/`) stays the test of the wire.
+
+use super::{Call, Deployment, FoundIssue, JiraApi, JiraError};
+use crate::issue::ApiFlavor;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// The operations of `JiraApi`, as recorded and as targets of faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    ServerInfo,
+    Search,
+    Create,
+    GetJson,
+    AddLabels,
+    AddComment,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemIssue {
+    pub key: String,
+    pub project: String,
+    pub labels: Vec<String>,
+    /// The create request's `fields`.
+    pub fields: Value,
+    pub comments: Vec<Value>,
+    pub done: bool,
+    /// Found by search only once indexed (Jira Cloud's index lags behind a create).
+    pub indexed: bool,
+}
+
+enum Fault {
+    /// The request fails before Jira acts on it.
+    Fail(JiraError),
+    /// Jira acts on it, then the answer is lost (a create whose outcome is unknown).
+    ApplyThenFail(JiraError),
+}
+
+#[derive(Default)]
+struct State {
+    issues: Vec<MemIssue>,
+    calls: Vec<Op>,
+    faults: HashMap<Op, VecDeque<Fault>>,
+    pages: HashMap<String, Value>,
+    lagging: bool,
+}
+
+pub struct MemoryJira {
+    deployment: Deployment,
+    /// The only token accepted; anything else answers 401.
+    token: Mutex<String>,
+    state: Mutex<State>,
+}
+
+impl MemoryJira {
+    pub fn new(deployment: Deployment, token: &str) -> MemoryJira {
+        MemoryJira {
+            deployment,
+            token: Mutex::new(token.to_string()),
+            state: Mutex::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next call of `op` fails with `error` (faults queue up per operation).
+    pub fn fail_next(&self, op: Op, error: JiraError) {
+        let mut s = self.state();
+        s.faults
+            .entry(op)
+            .or_default()
+            .push_back(Fault::Fail(error));
+    }
+
+    /// The next call of `op` takes effect, then answers `error`.
+    pub fn apply_then_fail_next(&self, op: Op, error: JiraError) {
+        let mut s = self.state();
+        let faults = s.faults.entry(op).or_default();
+        faults.push_back(Fault::ApplyThenFail(error));
+    }
+
+    /// Rotates the accepted token.
+    pub fn accept_token(&self, token: &str) {
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = token.to_string();
+    }
+
+    /// New issues stay out of search results until `index_now`.
+    pub fn set_index_lag(&self, lagging: bool) {
+        self.state().lagging = lagging;
+    }
+
+    pub fn index_now(&self) {
+        self.state()
+            .issues
+            .iter_mut()
+            .for_each(|i| i.indexed = true);
+    }
+
+    /// What `get_json(path)` answers; other paths answer 404.
+    pub fn serve(&self, path: &str, value: Value) {
+        self.state().pages.insert(path.to_string(), value);
+    }
+
+    pub fn resolve(&self, key: &str) {
+        let mut s = self.state();
+        s.issues
+            .iter_mut()
+            .filter(|i| i.key == key)
+            .for_each(|i| i.done = true);
+    }
+
+    pub fn issues(&self) -> Vec<MemIssue> {
+        self.state().issues.clone()
+    }
+
+    pub fn calls(&self) -> Vec<Op> {
+        self.state().calls.clone()
+    }
+
+    pub fn count(&self, op: Op) -> usize {
+        self.state().calls.iter().filter(|c| **c == op).count()
+    }
+
+    /// Records the call, checks the token, and takes the next scripted fault.
+    fn enter(&self, op: Op, call: Call<'_>) -> Result<Option<JiraError>, JiraError> {
+        let token_ok =
+            *self.token.lock().unwrap_or_else(|p| p.into_inner()) == call.creds.token.expose();
+        let mut s = self.state();
+        s.calls.push(op);
+        let fault = s.faults.get_mut(&op).and_then(VecDeque::pop_front);
+        match fault {
+            Some(Fault::Fail(e)) => Err(e),
+            _ if !token_ok && op != Op::ServerInfo => Err(JiraError::Unauthorized {
+                detail: "Client must be authenticated to access this resource.".into(),
+            }),
+            Some(Fault::ApplyThenFail(e)) => Ok(Some(e)),
+            None => Ok(None),
+        }
+    }
+
+    fn issue_mut<'a>(s: &'a mut State, key: &str) -> Result<&'a mut MemIssue, JiraError> {
+        s.issues
+            .iter_mut()
+            .find(|i| i.key == key)
+            .ok_or_else(|| JiraError::NotFound {
+                detail: "Issue does not exist or you do not have permission to see it.".into(),
+            })
+    }
+}
+
+fn finish<T>(value: T, late: Option<JiraError>) -> Result<T, JiraError> {
+    match late {
+        Some(e) => Err(e),
+        None => Ok(value),
+    }
+}
+
+/// One clause of the JQL this function writes.
+fn matches(issue: &MemIssue, clause: &str) -> bool {
+    let clause = clause.trim();
+    if clause == "statusCategory != Done" {
+        return !issue.done;
+    }
+    let Some((field, value)) = clause.split_once(" = ") else {
+        return false;
+    };
+    let value = value.trim().trim_matches('"').replace("\\\"", "\"");
+    match field.trim() {
+        "project" => issue.project == value,
+        "labels" => issue.labels.contains(&value),
+        _ => false,
+    }
+}
+
+impl JiraApi for MemoryJira {
+    async fn server_info(&self, call: Call<'_>) -> Result<Deployment, JiraError> {
+        let late = self.enter(Op::ServerInfo, call)?;
+        finish(self.deployment, late)
+    }
+
+    async fn search(
+        &self,
+        call: Call<'_>,
+        _flavor: ApiFlavor,
+        jql: &str,
+        max_results: u32,
+    ) -> Result<Vec<FoundIssue>, JiraError> {
+        let late = self.enter(Op::Search, call)?;
+        let (filter, order) = jql.split_once(" ORDER BY ").unwrap_or((jql, ""));
+        let s = self.state();
+        let mut found: Vec<FoundIssue> = s
+            .issues
+            .iter()
+            .filter(|i| i.indexed && filter.split(" AND ").all(|c| matches(i, c)))
+            .map(|i| FoundIssue { key: i.key.clone() })
+            .collect();
+        if order.contains("DESC") {
+            found.reverse();
+        }
+        found.truncate(max_results as usize);
+        finish(found, late)
+    }
+
+    async fn create_issue(
+        &self,
+        call: Call<'_>,
+        _flavor: ApiFlavor,
+        body: &str,
+    ) -> Result<String, JiraError> {
+        let late = self.enter(Op::Create, call)?;
+        let body: Value = serde_json::from_str(body).map_err(|_| JiraError::Rejected {
+            status: 400,
+            messages: vec!["Unexpected character: not JSON".into()],
+            field_errors: Default::default(),
+        })?;
+        let fields = body["fields"].clone();
+        let project = fields["project"]["key"].as_str().unwrap_or("").to_string();
+        let labels = fields["labels"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut s = self.state();
+        let key = format!("{project}-{}", s.issues.len() + 1);
+        let indexed = !s.lagging;
+        s.issues.push(MemIssue {
+            key: key.clone(),
+            project,
+            labels,
+            fields,
+            comments: Vec::new(),
+            done: false,
+            indexed,
+        });
+        finish(key, late)
+    }
+
+    async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
+        let late = self.enter(Op::GetJson, call)?;
+        let page = self.state().pages.get(path).cloned();
+        let page = page.ok_or_else(|| JiraError::NotFound {
+            detail: format!("no page at {path}"),
+        })?;
+        finish(page, late)
+    }
+
+    async fn add_labels(
+        &self,
+        call: Call<'_>,
+        _flavor: ApiFlavor,
+        issue_key: &str,
+        labels: &[String],
+    ) -> Result<(), JiraError> {
+        let late = self.enter(Op::AddLabels, call)?;
+        let mut s = self.state();
+        let issue = Self::issue_mut(&mut s, issue_key)?;
+        for l in labels {
+            if !issue.labels.contains(l) {
+                issue.labels.push(l.clone());
+            }
+        }
+        finish((), late)
+    }
+
+    async fn add_comment(
+        &self,
+        call: Call<'_>,
+        _flavor: ApiFlavor,
+        issue_key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        let late = self.enter(Op::AddComment, call)?;
+        let mut s = self.state();
+        Self::issue_mut(&mut s, issue_key)?
+            .comments
+            .push(body.clone());
+        finish((), late)
+    }
+}
