@@ -1,4 +1,4 @@
-//! The function's environment (contract section 7), read once at start.
+//! The function's environment (the README's configuration table), read once at start.
 
 use crate::hosts::AllowedHosts;
 use std::time::Duration;

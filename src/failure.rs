@@ -144,7 +144,9 @@ mod tests {
         let names: HashSet<&str> = FailureClass::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), FailureClass::ALL.len());
         for n in names {
-            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
+            assert!(n
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
         }
     }
 

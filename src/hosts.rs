@@ -1,4 +1,4 @@
-//! Where the Jira token may be sent (contract section 7). The destination comes from the
+//! Where the Jira token may be sent (ALLOWED_JIRA_HOSTS). The destination comes from the
 //! event, so whoever can publish an alert chooses the URL: these checks run before the
 //! token is attached to any request.
 

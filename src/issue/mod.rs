@@ -1,4 +1,4 @@
-//! Building the Jira issue from an alert (contract section 5). Pure code: no I/O.
+//! Building the Jira issue from an alert (the README's issue table). Pure code: no I/O.
 //!
 //! `IssueSpec` is the issue before it is rendered for one API version, so that the delivery
 //! code can drop an optional field Jira rejected and render it again.
@@ -101,7 +101,7 @@ pub fn build_issue(alert: &Alert, system_labels: &[String]) -> IssueSpec {
     }
 }
 
-/// The description items the seed doc lists, in its order.
+/// The description items, in the order the README lists them.
 pub fn describe(det: &Detection) -> Description {
     let mut d = Description::default();
     d.push(Block::Heading(det.name.clone()));

@@ -71,7 +71,7 @@ impl JiraError {
         }
     }
 
-    /// The remedy, in the words of the troubleshooting table; for a 400, the one that
+    /// The remedy, in the words of the README's troubleshooting table; for a 400, the one that
     /// matches the field Jira named.
     pub fn fix(&self) -> String {
         match self {
