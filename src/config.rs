@@ -8,6 +8,10 @@ pub struct Config {
     pub allowed_hosts: AllowedHosts,
     pub secret_ttl: Duration,
     pub max_concurrency: usize,
+    /// The DynamoDB idempotency table; none: a per-container ledger.
+    pub idempotency_table: Option<String>,
+    /// How long after a claim's lease ends before another delivery may take it over.
+    pub takeover: Duration,
 }
 
 impl Config {
@@ -33,7 +37,24 @@ impl Config {
             allowed_hosts,
             secret_ttl: Duration::from_secs(number("SECRET_CACHE_TTL_SECONDS", 300, 0, 86_400)?),
             max_concurrency: number("MAX_CONCURRENCY", 10, 1, 1_000)? as usize,
+            idempotency_table: table_name(var("IDEMPOTENCY_TABLE"))?,
+            takeover: Duration::from_secs(number("IDEMPOTENCY_TAKEOVER_SECONDS", 60, 0, 86_400)?),
         })
+    }
+}
+
+/// A DynamoDB table name: 3-255 of `[A-Za-z0-9_.-]` (or an ARN).
+fn table_name(raw: Option<String>) -> Result<Option<String>, String> {
+    let Some(name) = raw.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_.-:/".contains(c);
+    if (3..=1024).contains(&name.len()) && name.chars().all(ok_char) {
+        Ok(Some(name))
+    } else {
+        Err(format!(
+            "IDEMPOTENCY_TABLE={name:?} is not a DynamoDB table name (3-255 of letters, digits, _ . -) or ARN"
+        ))
     }
 }
 
@@ -58,6 +79,15 @@ mod tests {
         assert_eq!(c.allowed_hosts, AllowedHosts::default());
         let c = cfg(&[("MAX_CONCURRENCY", "3"), ("SECRET_CACHE_TTL_SECONDS", "0")]).unwrap();
         assert_eq!((c.max_concurrency, c.secret_ttl), (3, Duration::ZERO));
+        assert_eq!(c.idempotency_table, None);
+        assert_eq!(c.takeover, Duration::from_secs(60));
+        let c = cfg(&[
+            ("IDEMPOTENCY_TABLE", "alerts-ledger"),
+            ("IDEMPOTENCY_TAKEOVER_SECONDS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(c.idempotency_table.as_deref(), Some("alerts-ledger"));
+        assert_eq!(c.takeover, Duration::from_secs(2));
     }
 
     #[test]
@@ -68,6 +98,9 @@ mod tests {
         assert!(cfg(&[("SECRET_CACHE_TTL_SECONDS", "-1")])
             .unwrap_err()
             .contains("SECRET_CACHE_TTL_SECONDS"));
+        assert!(cfg(&[("IDEMPOTENCY_TABLE", "bad table")])
+            .unwrap_err()
+            .contains("IDEMPOTENCY_TABLE"));
         assert!(cfg(&[("ALLOWED_JIRA_HOSTS", "https://x")])
             .unwrap_err()
             .contains("ALLOWED_JIRA_HOSTS"));

@@ -27,10 +27,14 @@ pub enum FailureClass {
     Internal,
     /// A FIFO message left unprocessed because an earlier one of its group failed.
     Unprocessed,
+    /// Another delivery of the same run holds a live claim in the ledger.
+    InProgress,
+    /// The idempotency ledger could not be used: nothing was sent to Jira.
+    Ledger,
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 10] = [
+    pub const ALL: [FailureClass; 12] = [
         FailureClass::BadInput,
         FailureClass::NotFound,
         FailureClass::Permission,
@@ -41,6 +45,8 @@ impl FailureClass {
         FailureClass::Rejected,
         FailureClass::Internal,
         FailureClass::Unprocessed,
+        FailureClass::InProgress,
+        FailureClass::Ledger,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +61,8 @@ impl FailureClass {
             FailureClass::Rejected => "rejected",
             FailureClass::Internal => "internal",
             FailureClass::Unprocessed => "unprocessed",
+            FailureClass::InProgress => "in-progress",
+            FailureClass::Ledger => "ledger",
         }
     }
 }

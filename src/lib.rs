@@ -14,5 +14,6 @@ pub mod handler;
 pub mod hosts;
 pub mod issue;
 pub mod jira;
+pub mod ledger;
 pub mod metrics;
 pub mod secrets;

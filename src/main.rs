@@ -4,6 +4,7 @@ use detection_jira::config::Config;
 use detection_jira::deliver::Deliverer;
 use detection_jira::handler::{cutoff_for, handle, App};
 use detection_jira::jira::JiraHttp;
+use detection_jira::ledger::{system_clock, DynamoLedger, Ledger, MemoryLedger};
 use detection_jira::secrets::{SecretCache, SecretsManager};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -18,7 +19,12 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %e, "bad configuration");
         e
     })?;
-    tracing::info!(allowed_hosts = %config.allowed_hosts, max_concurrency = config.max_concurrency, "starting");
+    tracing::info!(
+        allowed_hosts = %config.allowed_hosts,
+        max_concurrency = config.max_concurrency,
+        idempotency_table = config.idempotency_table.as_deref().unwrap_or("(none: per-container ledger)"),
+        "starting"
+    );
     // Lambda always sets AWS_REGION; the fallback only spares local runs a confusing error.
     let region = aws_config::meta::region::RegionProviderChain::default_provider()
         .or_else(aws_config::Region::new("us-east-1"));
@@ -27,11 +33,21 @@ async fn main() -> Result<(), Error> {
         .load()
         .await;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+    let ledger = match config.idempotency_table {
+        Some(table) => Ledger::Dynamo(DynamoLedger::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            table,
+            system_clock(),
+            config.takeover,
+        )),
+        None => Ledger::Memory(MemoryLedger::new(system_clock(), config.takeover)),
+    };
     let app = Arc::new(App::new(
         Deliverer::new(
             JiraHttp::new()?,
             SecretCache::new(secrets, config.secret_ttl),
             config.allowed_hosts,
+            ledger,
         ),
         config.max_concurrency,
     ));
@@ -45,7 +61,9 @@ async fn main() -> Result<(), Error> {
                 "invocation"
             );
             let cutoff = cutoff_for(deadline);
-            handle(app, event.payload, cutoff).await
+            // Boxed: the delivery future is deep, and naming its type here would exceed the
+            // compiler's query depth.
+            Box::pin(handle(app, event.payload, cutoff)).await
         }
     }))
     .await

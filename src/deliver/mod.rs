@@ -5,13 +5,14 @@
 mod plan;
 pub mod retry;
 
-pub use plan::{Next, Plan, Purpose, Reply, Step};
+pub use plan::{Next, Plan, Purpose, Reply, Step, StepError};
 
 use crate::alert::{Alert, ApiVersion, Destination};
 use crate::failure::Failure;
 use crate::hosts::{self, AllowedHosts, JiraSite};
 use crate::issue::ApiFlavor;
 use crate::jira::{Call, Deployment, JiraApi, JiraError};
+use crate::ledger::{Claim, Holder, Ledger, LEASE_MARGIN};
 use crate::metrics::{Delivered, Meter, Status};
 use crate::secrets::{AuthScheme, Credentials, SecretCache, SecretSource};
 use retry::{retrying, Policy};
@@ -86,16 +87,18 @@ pub struct Deliverer<J, S> {
     jira: J,
     secrets: SecretCache<S>,
     allowed: AllowedHosts,
+    ledger: Ledger,
     /// API flavor per Jira base URL, detected once per container.
     flavors: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ApiFlavor>>>>,
 }
 
 impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
-    pub fn new(jira: J, secrets: SecretCache<S>, allowed: AllowedHosts) -> Self {
+    pub fn new(jira: J, secrets: SecretCache<S>, allowed: AllowedHosts, ledger: Ledger) -> Self {
         Deliverer {
             jira,
             secrets,
             allowed,
+            ledger,
             flavors: Mutex::new(HashMap::new()),
         }
     }
@@ -222,7 +225,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// Runs the plan: each step is one request (with retries), each answer goes back to
-    /// the plan.
+    /// the plan. The executor keeps the ledger claim, renewing its lease before a create
+    /// when retries have used it up.
     async fn execute(
         &self,
         alert: &Alert,
@@ -230,16 +234,25 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Delivered, Stop> {
-        let mut plan = Plan::new(alert, conn.flavor);
+        let mut plan = Plan::new(alert, conn.flavor, self.ledger.is_shared());
+        let mut claim: Option<Holder> = None;
         let mut next = plan.start();
         loop {
             next = match next {
                 Next::Finish(status, key) => return Ok(conn.delivered(status, key)),
                 Next::Fail(f) => return Err(Stop::Failed(f)),
                 Next::Send(step) => {
-                    let reply = self.send(&step, conn, cutoff, meter).await;
-                    if let Err(e @ JiraError::Unauthorized { .. }) = reply {
+                    let reply = self.step(&step, conn, &mut claim, cutoff, meter).await;
+                    if let Err(StepError::Jira(e @ JiraError::Unauthorized { .. })) = reply {
+                        // Nothing was applied: free the claim for the pass after the
+                        // secret is read again.
+                        if let Some(h) = &claim {
+                            let _ = self.ledger.release(h).await;
+                        }
                         return Err(Stop::Unauthorized(Failure::from(e).at(step.name())));
+                    }
+                    if let Ok(Reply::Claimed(Claim::Fresh(h) | Claim::TakeOver(h))) = &reply {
+                        claim = Some(h.clone());
                     }
                     plan.on_reply(reply)
                 }
@@ -247,7 +260,75 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         }
     }
 
-    /// Sends one step, with the retry policy of its kind.
+    /// Sends one step of the plan: to the ledger, or to Jira.
+    async fn step(
+        &self,
+        step: &Step,
+        conn: &Connection<'_>,
+        claim: &mut Option<Holder>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Reply, StepError> {
+        let ledger = &self.ledger;
+        let result = match (step, claim.as_mut()) {
+            (Step::Claim { id, lease }, _) => {
+                retrying(Policy::Read, cutoff, meter, || ledger.claim(id, *lease))
+                    .await
+                    .map(Reply::Claimed)
+            }
+            (Step::Record { key }, Some(h)) => {
+                retrying(Policy::Read, cutoff, meter, || ledger.record(h, key))
+                    .await
+                    .map(|()| Reply::Done)
+            }
+            (Step::Release, Some(h)) => retrying(Policy::Read, cutoff, meter, || ledger.release(h))
+                .await
+                .map(|()| Reply::Done),
+            (Step::Record { .. } | Step::Release, None) => Ok(Reply::Done),
+            (Step::Create { .. }, Some(h)) => {
+                // Each try of the create checks the lease first.
+                let holder = Mutex::new(h.clone());
+                let created = retrying(Policy::Write, cutoff, meter, || async {
+                    self.keep_lease(&holder, conn).await?;
+                    self.attempt(step, conn, cutoff, meter)
+                        .await
+                        .map_err(StepError::Jira)
+                })
+                .await;
+                *h = holder.into_inner().unwrap_or_else(|p| p.into_inner());
+                return created;
+            }
+            _ => {
+                return self
+                    .send(step, conn, cutoff, meter)
+                    .await
+                    .map_err(StepError::Jira)
+            }
+        };
+        result.map_err(StepError::Ledger)
+    }
+
+    /// A create is only sent while the claim's lease covers it: once retries have used
+    /// the lease up, it is renewed first (and a claim taken over meanwhile stops the create).
+    async fn keep_lease(
+        &self,
+        holder: &Mutex<Holder>,
+        conn: &Connection<'_>,
+    ) -> Result<(), StepError> {
+        let mut current = holder.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if current.lease_until >= self.ledger.now_ms() + conn.timeout.as_millis() as u64 {
+            return Ok(());
+        }
+        let lease = conn.timeout + LEASE_MARGIN;
+        self.ledger
+            .renew(&mut current, lease)
+            .await
+            .map_err(StepError::Ledger)?;
+        *holder.lock().unwrap_or_else(|p| p.into_inner()) = current;
+        Ok(())
+    }
+
+    /// Sends one Jira step, with the retry policy of its kind.
     pub async fn send(
         &self,
         step: &Step,
@@ -255,29 +336,41 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Reply, JiraError> {
-        let (jira, flavor) = (&self.jira, conn.flavor);
-        retrying(step.policy(), cutoff, meter, || async {
-            let call = conn.call(cutoff);
-            match step {
-                Step::Search { jql, .. } => meter
-                    .time(jira.search(call, flavor, jql, 1))
-                    .await
-                    .map(|found| Reply::Found(found.into_iter().next().map(|i| i.key))),
-                Step::Create { body } => meter
-                    .time(jira.create_issue(call, flavor, body))
-                    .await
-                    .map(Reply::Created),
-                Step::Comment { key, body } => meter
-                    .time(jira.add_comment(call, flavor, key, body))
-                    .await
-                    .map(|()| Reply::Done),
-                Step::AddLabels { key, labels } => meter
-                    .time(jira.add_labels(call, flavor, key, labels))
-                    .await
-                    .map(|()| Reply::Done),
-            }
+        retrying(step.policy(), cutoff, meter, || {
+            self.attempt(step, conn, cutoff, meter)
         })
         .await
+    }
+
+    /// One try of one Jira step.
+    async fn attempt(
+        &self,
+        step: &Step,
+        conn: &Connection<'_>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Reply, JiraError> {
+        let (jira, flavor, call) = (&self.jira, conn.flavor, conn.call(cutoff));
+        match step {
+            Step::Search { jql, .. } => meter
+                .time(jira.search(call, flavor, jql, 1))
+                .await
+                .map(|found| Reply::Found(found.into_iter().next().map(|i| i.key))),
+            Step::Create { body } => meter
+                .time(jira.create_issue(call, flavor, body))
+                .await
+                .map(Reply::Created),
+            Step::Comment { key, body } => meter
+                .time(jira.add_comment(call, flavor, key, body))
+                .await
+                .map(|()| Reply::Done),
+            Step::AddLabels { key, labels } => meter
+                .time(jira.add_labels(call, flavor, key, labels))
+                .await
+                .map(|()| Reply::Done),
+            // Ledger steps never reach Jira.
+            Step::Claim { .. } | Step::Record { .. } | Step::Release => Ok(Reply::Done),
+        }
     }
 }
 

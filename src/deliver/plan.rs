@@ -1,6 +1,6 @@
-//! The decisions of one delivery, without I/O: which Jira requests to send, in which
-//! order, and what each answer means. The executor (`super`) sends each `Step` and hands
-//! the answer back; this file never waits, retries or measures, so every path is
+//! The decisions of one delivery, without I/O: which ledger and Jira requests to send, in
+//! which order, and what each answer means. The executor (`super`) sends each `Step` and
+//! hands the answer back; this file never waits, retries or measures, so every path is
 //! unit-tested with plain values.
 
 use crate::alert::Alert;
@@ -10,12 +10,19 @@ use crate::issue::{
     build_issue, describe, detection_label, fingerprint_label, ApiFlavor, IssueSpec,
 };
 use crate::jira::{jql_quote, JiraError};
+use crate::ledger::{in_progress, Claim, LedgerError, LEASE_MARGIN};
 use crate::metrics::Status;
 use serde_json::Value;
+use std::time::Duration;
 
-/// One Jira request the plan needs.
+/// One request the plan needs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// Claim the run in the ledger before anything goes to Jira.
+    Claim {
+        id: String,
+        lease: Duration,
+    },
     /// Search for an issue (answered with the first key found).
     Search {
         jql: String,
@@ -33,6 +40,12 @@ pub enum Step {
         key: String,
         labels: Vec<String>,
     },
+    /// Record the run's issue in the ledger.
+    Record {
+        key: String,
+    },
+    /// Give the claim up: nothing reached Jira, so a retry need not wait for the lease.
+    Release,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,14 +59,15 @@ pub enum Purpose {
 impl Step {
     pub fn policy(&self) -> Policy {
         match self {
-            Step::Search { .. } => Policy::Read,
-            _ => Policy::Write,
+            Step::Create { .. } | Step::Comment { .. } | Step::AddLabels { .. } => Policy::Write,
+            _ => Policy::Read,
         }
     }
 
     /// The step as failure messages name it.
     pub fn name(&self) -> &'static str {
         match self {
+            Step::Claim { .. } => "claiming the run in the idempotency ledger",
             Step::Search {
                 purpose: Purpose::EarlierDelivery,
                 ..
@@ -65,16 +79,53 @@ impl Step {
             Step::Create { .. } => "creating the issue",
             Step::Comment { .. } => "adding the run as a comment",
             Step::AddLabels { .. } => "labelling the issue with this run's fingerprint",
+            Step::Record { .. } => "recording the issue in the idempotency ledger",
+            Step::Release => "releasing the claim in the idempotency ledger",
         }
     }
 }
 
-/// Jira's answer to a step.
+/// The answer to a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
+    Claimed(Claim),
     Found(Option<String>),
     Created(String),
     Done,
+}
+
+/// Why a step failed (after the executor's retries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    Jira(JiraError),
+    Ledger(LedgerError),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Jira(e) => e.fmt(f),
+            StepError::Ledger(e) => e.fmt(f),
+        }
+    }
+}
+
+impl crate::deliver::retry::Retryable for StepError {
+    fn verdict(&self, policy: Policy) -> crate::deliver::retry::Verdict {
+        match self {
+            StepError::Jira(e) => e.verdict(policy),
+            StepError::Ledger(e) => e.verdict(policy),
+        }
+    }
+}
+
+impl From<StepError> for Failure {
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::Jira(e) => e.into(),
+            StepError::Ledger(e) => e.into(),
+        }
+    }
 }
 
 /// What the executor does next.
@@ -85,20 +136,32 @@ pub enum Next {
     Fail(Failure),
 }
 
+/// How the plan ends once the pending bookkeeping step (record, release) is answered.
+#[derive(Debug, Clone)]
+enum Ending {
+    Finish(Status, String),
+    Fail(Failure),
+}
+
 /// One delivery's plan, for one alert and one API flavor.
 pub struct Plan<'a> {
     alert: &'a Alert,
     flavor: ApiFlavor,
+    /// The ledger is shared by every container: a fresh claim needs no Jira search.
+    shared_ledger: bool,
     fingerprint: String,
     /// The issue to create; optional fields Jira rejected are dropped from it once.
     spec: IssueSpec,
     fell_back: bool,
+    /// A create may have reached Jira without an answer: the claim must stay.
+    create_unanswered: bool,
     /// The step whose answer is awaited.
     pending: Option<Step>,
+    ending: Option<Ending>,
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(alert: &'a Alert, flavor: ApiFlavor) -> Plan<'a> {
+    pub fn new(alert: &'a Alert, flavor: ApiFlavor, shared_ledger: bool) -> Plan<'a> {
         let fingerprint = fingerprint_label(alert);
         // Every issue carries the run's fingerprint (its redeliveries find it) and the
         // detection's label (its later runs find it).
@@ -106,10 +169,13 @@ impl<'a> Plan<'a> {
         Plan {
             alert,
             flavor,
+            shared_ledger,
             fingerprint,
             spec,
             fell_back: false,
+            create_unanswered: false,
             pending: None,
+            ending: None,
         }
     }
 
@@ -117,37 +183,28 @@ impl<'a> Plan<'a> {
         &self.fingerprint
     }
 
-    /// The first step.
+    /// The first step: the claim, keyed by Jira site and run fingerprint.
     pub fn start(&mut self) -> Next {
-        let jql = self.with_label(&self.fingerprint, "");
-        self.send(Step::Search {
-            jql,
-            purpose: Purpose::EarlierDelivery,
-        })
+        let id = format!("{}|{}", self.alert.destination.site.base, self.fingerprint);
+        let lease = self.alert.destination.timeout + LEASE_MARGIN;
+        self.send(Step::Claim { id, lease })
     }
 
     /// Takes the answer to the pending step and decides the next.
-    pub fn on_reply(&mut self, reply: Result<Reply, JiraError>) -> Next {
+    pub fn on_reply(&mut self, reply: Result<Reply, StepError>) -> Next {
         let Some(step) = self.pending.take() else {
             return Next::Fail(Failure::panicked().at("an answer came with no step pending"));
         };
         match (step, reply) {
+            (Step::Claim { .. }, Ok(Reply::Claimed(claim))) => self.on_claim(claim),
+            // No claim, nothing to release.
+            (step @ Step::Claim { .. }, Err(e)) => Next::Fail(Failure::from(e).at(step.name())),
             (Step::Search { purpose, .. }, Ok(Reply::Found(found))) => match (purpose, found) {
-                (Purpose::EarlierDelivery, Some(key)) => Next::Finish(Status::Duplicate, key),
-                (Purpose::EarlierDelivery, None) if self.alert.destination.group_repeats => {
-                    let jql = self.with_label(
-                        &detection_label(self.alert),
-                        " AND statusCategory != Done ORDER BY created DESC",
-                    );
-                    self.send(Step::Search {
-                        jql,
-                        purpose: Purpose::OpenIssue,
-                    })
-                }
+                (Purpose::EarlierDelivery, Some(key)) => self.finish(Status::Duplicate, key),
                 (Purpose::OpenIssue, Some(key)) => self.comment_on(key),
-                (_, None) => self.create(),
+                (_, None) => self.after_no_earlier(purpose),
             },
-            (Step::Create { .. }, Ok(Reply::Created(key))) => Next::Finish(Status::Created, key),
+            (Step::Create { .. }, Ok(Reply::Created(key))) => self.finish(Status::Created, key),
             (Step::Comment { key, .. }, Ok(Reply::Done)) => {
                 // The fingerprint goes on the issue after the comment, so a redelivery
                 // answers duplicate; a failure between the two can only repeat the
@@ -155,13 +212,50 @@ impl<'a> Plan<'a> {
                 let labels = vec![self.fingerprint.clone()];
                 self.send(Step::AddLabels { key, labels })
             }
-            (Step::AddLabels { key, .. }, Ok(Reply::Done)) => Next::Finish(Status::Commented, key),
-            (Step::Create { body }, Err(e)) => self.on_create_refused(body, e),
-            (step, Err(e)) => Next::Fail(Failure::from(e).at(step.name())),
-            (step, Ok(other)) => Next::Fail(
+            (Step::AddLabels { key, .. }, Ok(Reply::Done)) => self.finish(Status::Commented, key),
+            (Step::Record { .. } | Step::Release, result) => self.end(result.err()),
+            (Step::Create { body }, Err(StepError::Jira(e))) => self.on_create_refused(body, e),
+            (step, Err(e)) => self.fail(Failure::from(e).at(step.name())),
+            (step, Ok(other)) => self.fail(
                 Failure::panicked().at(&format!("{}: unexpected answer {other:?}", step.name())),
             ),
         }
+    }
+
+    fn on_claim(&mut self, claim: Claim) -> Next {
+        match claim {
+            // The ledger knows the issue: no Jira request at all.
+            Claim::Recorded(key) => Next::Finish(Status::Duplicate, key),
+            Claim::Busy => Next::Fail(in_progress()),
+            Claim::Fresh(_) if self.shared_ledger => {
+                self.after_no_earlier(Purpose::EarlierDelivery)
+            }
+            // A container's own ledger cannot see other containers, and a take-over
+            // cannot know whether the old holder created the issue: Jira decides.
+            Claim::Fresh(_) | Claim::TakeOver(_) => {
+                let jql = self.with_label(&self.fingerprint, "");
+                self.send(Step::Search {
+                    jql,
+                    purpose: Purpose::EarlierDelivery,
+                })
+            }
+        }
+    }
+
+    /// No earlier delivery (or, after `OpenIssue`, no open issue): comment or create.
+    fn after_no_earlier(&mut self, searched: Purpose) -> Next {
+        if searched == Purpose::EarlierDelivery && self.alert.destination.group_repeats {
+            let jql = self.with_label(
+                &detection_label(self.alert),
+                " AND statusCategory != Done ORDER BY created DESC",
+            );
+            return self.send(Step::Search {
+                jql,
+                purpose: Purpose::OpenIssue,
+            });
+        }
+        let body = self.spec.to_body(self.flavor);
+        self.send(Step::Create { body })
     }
 
     fn send(&mut self, step: Step) -> Next {
@@ -169,9 +263,32 @@ impl<'a> Plan<'a> {
         Next::Send(step)
     }
 
-    fn create(&mut self) -> Next {
-        let body = self.spec.to_body(self.flavor);
-        self.send(Step::Create { body })
+    /// Records the issue in the ledger, then finishes.
+    fn finish(&mut self, status: Status, key: String) -> Next {
+        self.ending = Some(Ending::Finish(status, key.clone()));
+        self.send(Step::Record { key })
+    }
+
+    /// Releases the claim when nothing can have reached Jira, then fails.
+    fn fail(&mut self, f: Failure) -> Next {
+        if self.create_unanswered {
+            return Next::Fail(f);
+        }
+        self.ending = Some(Ending::Fail(f));
+        self.send(Step::Release)
+    }
+
+    /// The bookkeeping step is answered: its own failure is only logged (the issue exists,
+    /// or the first failure is what the caller must see).
+    fn end(&mut self, trouble: Option<StepError>) -> Next {
+        if let Some(e) = trouble {
+            tracing::warn!(error = %Failure::from(e), "idempotency ledger bookkeeping failed; a redelivery will search Jira after the take-over allowance");
+        }
+        match self.ending.take() {
+            Some(Ending::Finish(status, key)) => Next::Finish(status, key),
+            Some(Ending::Fail(f)) => Next::Fail(f),
+            None => Next::Fail(Failure::panicked().at("bookkeeping ended with no outcome")),
+        }
     }
 
     fn comment_on(&mut self, key: String) -> Next {
@@ -188,31 +305,34 @@ impl<'a> Plan<'a> {
     /// description saying what was dropped and why. Anything else fails.
     fn on_create_refused(&mut self, body: String, e: JiraError) -> Next {
         let step = Step::Create { body };
-        let JiraError::Rejected {
-            status: 400,
-            field_errors,
-            ..
-        } = &e
-        else {
-            return Next::Fail(Failure::from(e).at(step.name()));
+        if matches!(e, JiraError::NoAnswer { .. }) {
+            self.create_unanswered = true;
+        }
+        let optional_only = match &e {
+            JiraError::Rejected {
+                status: 400,
+                field_errors,
+                ..
+            } if !self.fell_back && !field_errors.is_empty() => {
+                let mut trimmed = self.spec.clone();
+                let all = field_errors
+                    .iter()
+                    .all(|(field, reason)| trimmed.drop_field(field, reason));
+                all.then_some((trimmed, field_errors.keys().cloned().collect::<Vec<_>>()))
+            }
+            _ => None,
         };
-        if self.fell_back || field_errors.is_empty() {
-            return Next::Fail(Failure::from(e).at(step.name()));
-        }
-        let mut trimmed = self.spec.clone();
-        let all_optional = field_errors
-            .iter()
-            .all(|(field, reason)| trimmed.drop_field(field, reason));
-        if !all_optional {
-            return Next::Fail(Failure::from(e).at(step.name()));
-        }
+        let Some((trimmed, dropped)) = optional_only else {
+            return self.fail(Failure::from(e).at(step.name()));
+        };
         tracing::warn!(
-            dropped = ?field_errors.keys().collect::<Vec<_>>(),
+            ?dropped,
             "Jira rejected optional fields; creating the issue without them"
         );
         self.spec = trimmed;
         self.fell_back = true;
-        self.create()
+        let body = self.spec.to_body(self.flavor);
+        self.send(Step::Create { body })
     }
 
     /// JQL for this project's issues carrying `label` (plus `extra`).

@@ -5,6 +5,7 @@ use super::*;
 use crate::alert::{triage, Triage};
 use crate::failure::FailureClass;
 use crate::jira::memory::{MemoryJira, Op};
+use crate::ledger::MemoryLedger;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -20,7 +21,14 @@ fn deliverer(deployment: Deployment, secret: &str) -> Memory {
         MemoryJira::new(deployment, TOKEN),
         SecretCache::new(secrets, Duration::from_secs(300)),
         AllowedHosts::parse("acme.atlassian.net").unwrap(),
+        Ledger::Memory(MemoryLedger::new(paused_clock(), Duration::from_secs(60))),
     )
+}
+
+/// Epoch milliseconds that follow tokio's (paused) clock.
+fn paused_clock() -> crate::ledger::Clock {
+    let start = TokioInstant::now();
+    Arc::new(move || 1_700_000_000_000 + start.elapsed().as_millis() as u64)
 }
 
 fn alert(change: impl FnOnce(&mut serde_json::Value)) -> Alert {
@@ -62,11 +70,9 @@ async fn a_run_is_created_once_and_its_redelivery_is_a_duplicate() {
         (Status::Duplicate, "SEC-1".into())
     );
     assert_eq!(d.jira.issues().len(), 1);
-    // serverInfo once per container, then one search per delivery and one create.
-    assert_eq!(
-        d.jira.calls(),
-        [Op::ServerInfo, Op::Search, Op::Create, Op::Search]
-    );
+    // serverInfo once per container, the search and the create; the redelivery is
+    // answered by the container's ledger without a request.
+    assert_eq!(d.jira.calls(), [Op::ServerInfo, Op::Search, Op::Create]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -130,9 +136,20 @@ async fn an_unanswered_create_is_not_repeated_and_the_redelivery_finds_it() {
     let f = deliver(&d, &a).await.unwrap_err();
     assert_eq!(f.class, FailureClass::Timeout);
     assert_eq!(d.jira.count(Op::Create), 1);
+    // The claim stays until its lease (timeout 30 s + margin) and the take-over allowance
+    // (60 s) have passed; then the redelivery searches and finds the issue.
+    let f = deliver(&d, &a).await.unwrap_err();
+    assert_eq!(f.class, FailureClass::InProgress);
+    tokio::time::advance(Duration::from_secs(91)).await;
+    assert_eq!(
+        deliver(&d, &a).await.unwrap_err().class,
+        FailureClass::InProgress
+    );
+    tokio::time::advance(Duration::from_secs(2)).await;
     let again = deliver(&d, &a).await.unwrap();
     assert_eq!(again.status, Status::Duplicate);
     assert_eq!(d.jira.issues().len(), 1);
+    assert_eq!(d.jira.count(Op::Create), 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,6 +1,7 @@
 use super::*;
 use crate::alert::{triage, Triage};
 use crate::failure::FailureClass;
+use crate::ledger::{Claim, Holder, LedgerError, LEASE_MARGIN};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -37,6 +38,26 @@ fn failed(next: Next) -> Failure {
     }
 }
 
+fn holder() -> Holder {
+    Holder {
+        id: "run".into(),
+        token: "t".into(),
+        lease_until: 0,
+    }
+}
+
+/// Starts a plan with a per-container ledger and a fresh claim: the first Jira step.
+fn started(plan: &mut Plan) -> Step {
+    assert!(matches!(sent(plan.start()), Step::Claim { .. }));
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))))
+}
+
+/// Answers the bookkeeping step (record or release) and returns how the plan ends.
+fn booked(plan: &mut Plan, next: Next, expected: Step) -> Next {
+    assert_eq!(sent(next), expected);
+    plan.on_reply(Ok(Reply::Done))
+}
+
 fn body_of(step: &Step) -> Value {
     match step {
         Step::Create { body } => serde_json::from_str(body).unwrap(),
@@ -44,23 +65,23 @@ fn body_of(step: &Step) -> Value {
     }
 }
 
-fn rejected(fields: &[(&str, &str)]) -> JiraError {
-    JiraError::Rejected {
+fn rejected(fields: &[(&str, &str)]) -> StepError {
+    StepError::Jira(JiraError::Rejected {
         status: 400,
         messages: vec![],
         field_errors: fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
-    }
+    })
 }
 
 #[test]
 fn a_new_run_is_searched_for_then_created_with_its_labels() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3);
+    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
     let fp = plan.fingerprint().to_string();
-    let search = sent(plan.start());
+    let search = started(&mut plan);
     assert_eq!(
         search,
         Step::Search {
@@ -73,8 +94,15 @@ fn a_new_run_is_searched_for_then_created_with_its_labels() {
     assert_eq!(create.policy(), Policy::Write);
     let labels = body_of(&create)["fields"]["labels"].clone();
     assert_eq!(labels, json!(["security-detection", fp, "detection-id-7"]));
+    let created = plan.on_reply(Ok(Reply::Created("SEC-1".into())));
     assert_eq!(
-        plan.on_reply(Ok(Reply::Created("SEC-1".into()))),
+        booked(
+            &mut plan,
+            created,
+            Step::Record {
+                key: "SEC-1".into()
+            }
+        ),
         Next::Finish(Status::Created, "SEC-1".into())
     );
 }
@@ -82,10 +110,17 @@ fn a_new_run_is_searched_for_then_created_with_its_labels() {
 #[test]
 fn an_earlier_delivery_answers_duplicate_without_a_create() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, ApiFlavor::V3);
-    sent(plan.start());
+    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    started(&mut plan);
+    let found = plan.on_reply(Ok(Reply::Found(Some("SEC-9".into()))));
     assert_eq!(
-        plan.on_reply(Ok(Reply::Found(Some("SEC-9".into())))),
+        booked(
+            &mut plan,
+            found,
+            Step::Record {
+                key: "SEC-9".into()
+            }
+        ),
         Next::Finish(Status::Duplicate, "SEC-9".into())
     );
 }
@@ -93,9 +128,9 @@ fn an_earlier_delivery_answers_duplicate_without_a_create() {
 #[test]
 fn a_repeat_comments_on_the_open_issue_then_labels_it() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, ApiFlavor::V2);
+    let mut plan = Plan::new(&a, ApiFlavor::V2, false);
     let fp = plan.fingerprint().to_string();
-    sent(plan.start());
+    started(&mut plan);
     let open = sent(plan.on_reply(Ok(Reply::Found(None))));
     assert_eq!(
         open,
@@ -121,8 +156,15 @@ fn a_repeat_comments_on_the_open_issue_then_labels_it() {
             labels: vec![fp]
         }
     );
+    let labelled = plan.on_reply(Ok(Reply::Done));
     assert_eq!(
-        plan.on_reply(Ok(Reply::Done)),
+        booked(
+            &mut plan,
+            labelled,
+            Step::Record {
+                key: "SEC-3".into()
+            }
+        ),
         Next::Finish(Status::Commented, "SEC-3".into())
     );
 }
@@ -130,8 +172,8 @@ fn a_repeat_comments_on_the_open_issue_then_labels_it() {
 #[test]
 fn a_repeat_with_nothing_open_creates_a_new_issue() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, ApiFlavor::V3);
-    sent(plan.start());
+    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    started(&mut plan);
     sent(plan.on_reply(Ok(Reply::Found(None))));
     let create = sent(plan.on_reply(Ok(Reply::Found(None))));
     assert!(matches!(create, Step::Create { .. }));
@@ -140,8 +182,8 @@ fn a_repeat_with_nothing_open_creates_a_new_issue() {
 #[test]
 fn a_rejected_optional_field_is_dropped_once_and_noted() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V2);
-    sent(plan.start());
+    let mut plan = Plan::new(&a, ApiFlavor::V2, false);
+    started(&mut plan);
     let first = sent(plan.on_reply(Ok(Reply::Found(None))));
     assert_eq!(body_of(&first)["fields"]["priority"]["name"], "Urgent");
     let again = sent(plan.on_reply(Err(rejected(&[(
@@ -152,8 +194,9 @@ fn a_rejected_optional_field_is_dropped_once_and_noted() {
     assert!(body["fields"].get("priority").is_none());
     let description = body["fields"]["description"].as_str().unwrap();
     assert!(description.contains("The priority selected is invalid."));
-    // Only once: a second rejection fails, naming the step.
-    let f = failed(plan.on_reply(Err(rejected(&[("labels", "bad")]))));
+    // Only once: a second rejection fails, naming the step (after releasing the claim).
+    let refused = plan.on_reply(Err(rejected(&[("labels", "bad")])));
+    let f = failed(booked(&mut plan, refused, Step::Release));
     assert_eq!(f.class, FailureClass::Rejected);
     assert!(f.message.starts_with("creating the issue: "), "{f}");
 }
@@ -161,13 +204,14 @@ fn a_rejected_optional_field_is_dropped_once_and_noted() {
 #[test]
 fn a_rejected_required_field_fails_with_the_matching_fix() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3);
-    sent(plan.start());
+    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    started(&mut plan);
     sent(plan.on_reply(Ok(Reply::Found(None))));
-    let f = failed(plan.on_reply(Err(rejected(&[
+    let refused = plan.on_reply(Err(rejected(&[
         ("priority", "The priority selected is invalid."),
         ("issuetype", "The issue type selected is invalid."),
-    ]))));
+    ])));
+    let f = failed(booked(&mut plan, refused, Step::Release));
     assert_eq!(f.class, FailureClass::Rejected);
     assert!(f.fix.contains("issue type"), "{}", f.fix);
 }
@@ -175,19 +219,21 @@ fn a_rejected_required_field_fails_with_the_matching_fix() {
 #[test]
 fn other_errors_fail_naming_the_step() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3);
-    sent(plan.start());
-    let f = failed(plan.on_reply(Err(JiraError::Forbidden {
+    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    started(&mut plan);
+    let refused = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
         detail: "You do not have permission to browse this project.".into(),
     })));
+    let f = failed(booked(&mut plan, refused, Step::Release));
     assert_eq!(f.class, FailureClass::Permission);
     assert!(f.message.starts_with("searching for an earlier delivery"));
-    let mut plan = Plan::new(&a, ApiFlavor::V3);
-    sent(plan.start());
+    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    started(&mut plan);
     sent(plan.on_reply(Ok(Reply::Found(None))));
-    let f = failed(plan.on_reply(Err(JiraError::NoAnswer {
+    // A create that may have reached Jira keeps the claim: no release.
+    let f = failed(plan.on_reply(Err(StepError::Jira(JiraError::NoAnswer {
         detail: "timed out".into(),
-    })));
+    }))));
     assert_eq!(f.class, FailureClass::Timeout);
 }
 
@@ -195,8 +241,8 @@ fn other_errors_fail_naming_the_step() {
 fn jql_values_are_quoted() {
     let mut a = alert(true);
     a.detection.id = "x\" OR project = \"OTHER".into();
-    let mut plan = Plan::new(&a, ApiFlavor::V3);
-    sent(plan.start());
+    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    started(&mut plan);
     match sent(plan.on_reply(Ok(Reply::Found(None)))) {
         Step::Search { jql, .. } => assert!(
             jql.contains(r#"labels = "detection-id-x\"-OR-project-=-\"OTHER""#),
@@ -204,4 +250,89 @@ fn jql_values_are_quoted() {
         ),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn with_a_shared_ledger_a_fresh_claim_creates_at_once() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    match sent(plan.start()) {
+        Step::Claim { id, lease } => {
+            assert_eq!(
+                id,
+                format!("https://acme.atlassian.net|{}", plan.fingerprint())
+            );
+            assert_eq!(lease, a.destination.timeout + LEASE_MARGIN);
+        }
+        other => panic!("{other:?}"),
+    }
+    let first = sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    assert!(matches!(first, Step::Create { .. }), "no search: {first:?}");
+}
+
+#[test]
+fn a_take_over_searches_jira_first() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    sent(plan.start());
+    let first = sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
+    assert!(matches!(
+        first,
+        Step::Search {
+            purpose: Purpose::EarlierDelivery,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_recorded_run_is_a_duplicate_and_a_live_claim_is_in_progress() {
+    let a = alert(true);
+    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    sent(plan.start());
+    assert_eq!(
+        plan.on_reply(Ok(Reply::Claimed(Claim::Recorded("SEC-4".into())))),
+        Next::Finish(Status::Duplicate, "SEC-4".into())
+    );
+    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    sent(plan.start());
+    let f = failed(plan.on_reply(Ok(Reply::Claimed(Claim::Busy))));
+    assert_eq!(f.class, FailureClass::InProgress);
+}
+
+#[test]
+fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_issue() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    sent(plan.start());
+    let down = StepError::Ledger(LedgerError::Unavailable("ThrottlingException".into()));
+    let f = failed(plan.on_reply(Err(down.clone())));
+    assert_eq!(f.class, FailureClass::Ledger);
+    assert!(f.message.starts_with("claiming the run"), "{f}");
+
+    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    let record = sent(plan.on_reply(Ok(Reply::Created("SEC-5".into()))));
+    assert_eq!(
+        record,
+        Step::Record {
+            key: "SEC-5".into()
+        }
+    );
+    assert_eq!(
+        plan.on_reply(Err(down)),
+        Next::Finish(Status::Created, "SEC-5".into())
+    );
+}
+
+#[test]
+fn a_lost_claim_stops_the_create() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    let lost = plan.on_reply(Err(StepError::Ledger(LedgerError::Lost)));
+    let f = failed(booked(&mut plan, lost, Step::Release));
+    assert_eq!(f.class, FailureClass::InProgress);
 }

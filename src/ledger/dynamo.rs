@@ -1,0 +1,233 @@
+//! The ledger in a DynamoDB table (partition key `id`, TTL attribute `expires_at`), shared
+//! by every container. Each change is one conditional write, so two deliveries racing for
+//! a run cannot both hold it.
+
+use super::{Claim, Clock, Holder, LedgerError, ENTRY_TTL};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Names for every attribute in expressions, so none can clash with a reserved word.
+const NAMES: [(&str, &str); 5] = [
+    ("#id", "id"),
+    ("#h", "holder"),
+    ("#l", "lease_ms"),
+    ("#k", "issue_key"),
+    ("#e", "expires_at"),
+];
+
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+    clock: Clock,
+    takeover_ms: u64,
+}
+
+/// What a claim finds in the table.
+struct Found {
+    token: String,
+    lease_until: u64,
+    issue_key: Option<String>,
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn names(used: &[&str]) -> HashMap<String, String> {
+    NAMES
+        .iter()
+        .filter(|(k, _)| used.contains(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `Ok(false)` for a failed condition; throttling and outages are `Unavailable`.
+fn outcome<E: ProvideErrorMetadata, R>(
+    result: Result<impl Sized, SdkError<E, R>>,
+    condition_failed: impl Fn(&E) -> bool,
+) -> Result<bool, LedgerError> {
+    let e = match result {
+        Ok(_) => return Ok(true),
+        Err(e) => e,
+    };
+    if let SdkError::ServiceError(se) = &e {
+        let err = se.err();
+        if condition_failed(err) {
+            return Ok(false);
+        }
+        let code = err.code().unwrap_or("unknown").to_string();
+        let refused = matches!(
+            code.as_str(),
+            "ResourceNotFoundException" | "AccessDeniedException" | "ValidationException"
+        );
+        return Err(if refused {
+            LedgerError::Refused(code)
+        } else {
+            LedgerError::Unavailable(code)
+        });
+    }
+    let kind = match &e {
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "could not connect",
+        SdkError::ResponseError(_) => "unreadable response",
+        _ => "request failed",
+    };
+    Err(LedgerError::Unavailable(kind.into()))
+}
+
+impl DynamoLedger {
+    pub fn new(client: Client, table: String, clock: Clock, takeover: Duration) -> Self {
+        DynamoLedger {
+            client,
+            table,
+            clock,
+            takeover_ms: takeover.as_millis() as u64,
+        }
+    }
+
+    fn expires_at(&self) -> u64 {
+        ((self.clock)() / 1000) + ENTRY_TTL.as_secs()
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
+    }
+
+    pub async fn claim(&self, id: &str, lease: Duration) -> Result<Claim, LedgerError> {
+        // A few rounds at most: each lost race means someone else moved the entry on.
+        for _ in 0..3 {
+            let now = (self.clock)();
+            let holder = Holder::new(id, now + lease.as_millis() as u64);
+            if self.put_claim(&holder, None).await? {
+                return Ok(Claim::Fresh(holder));
+            }
+            let Some(found) = self.get(id).await? else {
+                continue; // released meanwhile
+            };
+            if let Some(key) = found.issue_key {
+                return Ok(Claim::Recorded(key));
+            }
+            if found.lease_until + self.takeover_ms > now {
+                return Ok(Claim::Busy);
+            }
+            if self.put_claim(&holder, Some(&found.token)).await? {
+                return Ok(Claim::TakeOver(holder));
+            }
+        }
+        Ok(Claim::Busy)
+    }
+
+    /// Writes a claim: on an empty slot, or over the expired claim of `previous`.
+    async fn put_claim(&self, h: &Holder, previous: Option<&str>) -> Result<bool, LedgerError> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(&h.id))
+            .item("holder", s(&h.token))
+            .item("lease_ms", n(h.lease_until))
+            .item("expires_at", n(self.expires_at()));
+        req = match previous {
+            None => req
+                .condition_expression("attribute_not_exists(#id)")
+                .set_expression_attribute_names(Some(names(&["#id"]))),
+            Some(prev) => req
+                .condition_expression("#h = :prev AND attribute_not_exists(#k)")
+                .set_expression_attribute_names(Some(names(&["#h", "#k"])))
+                .expression_attribute_values(":prev", s(prev)),
+        };
+        outcome(req.send().await, |e| {
+            e.is_conditional_check_failed_exception()
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Found>, LedgerError> {
+        let result = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await;
+        let item = match result {
+            Ok(out) => out.item,
+            Err(e) => {
+                outcome(Err::<(), _>(e), |_| false)?;
+                None
+            }
+        };
+        let Some(item) = item else { return Ok(None) };
+        let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+        let number = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+        };
+        Ok(Some(Found {
+            token: text("holder").unwrap_or_default(),
+            lease_until: number("lease_ms").unwrap_or(0),
+            issue_key: text("issue_key"),
+        }))
+    }
+
+    pub async fn renew(&self, holder: &mut Holder, lease: Duration) -> Result<(), LedgerError> {
+        let lease_until = (self.clock)() + lease.as_millis() as u64;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&holder.id))
+            .update_expression("SET #l = :l")
+            .condition_expression("#h = :me AND attribute_not_exists(#k)")
+            .set_expression_attribute_names(Some(names(&["#l", "#h", "#k"])))
+            .expression_attribute_values(":l", n(lease_until))
+            .expression_attribute_values(":me", s(&holder.token))
+            .send()
+            .await;
+        if outcome(result, |e| e.is_conditional_check_failed_exception())? {
+            holder.lease_until = lease_until;
+            Ok(())
+        } else {
+            Err(LedgerError::Lost)
+        }
+    }
+
+    /// Records the run's issue unless one is recorded already.
+    pub async fn record(&self, holder: &Holder, issue_key: &str) -> Result<(), LedgerError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&holder.id))
+            .update_expression("SET #k = :k, #e = :e REMOVE #l")
+            .condition_expression("attribute_not_exists(#k)")
+            .set_expression_attribute_names(Some(names(&["#k", "#e", "#l"])))
+            .expression_attribute_values(":k", s(issue_key))
+            .expression_attribute_values(":e", n(self.expires_at()))
+            .send()
+            .await;
+        outcome(result, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+    }
+
+    pub async fn release(&self, holder: &Holder) -> Result<(), LedgerError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(&holder.id))
+            .condition_expression("#h = :me AND attribute_not_exists(#k)")
+            .set_expression_attribute_names(Some(names(&["#h", "#k"])))
+            .expression_attribute_values(":me", s(&holder.token))
+            .send()
+            .await;
+        outcome(result, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+    }
+}
