@@ -65,22 +65,27 @@ impl<'a> Connection<'a> {
     pub fn issue_url(&self, key: &str) -> String {
         format!("{}/browse/{key}", self.site.base)
     }
+}
 
+/// One delivery's state in the executor.
+struct Run<'a> {
+    dest: &'a Destination,
+    conn: Option<Connection<'a>>,
+    claim: Option<Holder>,
+    /// The secret was read again after a 401 (once per delivery).
+    refreshed: bool,
+}
+
+impl Run<'_> {
+    /// Issue URLs always use the destination's site.
     fn delivered(&self, status: Status, issue_key: String) -> Delivered {
         Delivered {
             status,
-            issue_url: self.issue_url(&issue_key),
+            issue_url: format!("{}/browse/{issue_key}", self.dest.site.base),
             issue_key,
-            host: self.site.host.clone(),
+            host: self.dest.site.host.clone(),
         }
     }
-}
-
-/// Why a pass of the executor stopped short.
-enum Stop {
-    /// Jira refused the credentials: worth one re-read of the secret.
-    Unauthorized(Failure),
-    Failed(Failure),
 }
 
 pub struct Deliverer<J, S> {
@@ -114,19 +119,25 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Delivered, Failure> {
-        let dest = &alert.destination;
-        let conn = self.connect(dest, None, cutoff, meter).await?;
-        match self.execute(alert, &conn, cutoff, meter).await {
-            Ok(d) => Ok(d),
-            Err(Stop::Failed(f)) => Err(f),
-            Err(Stop::Unauthorized(_)) => {
-                tracing::info!(secret = %dest.api_token_secret, "Jira answered 401; reading the secret again in case it was rotated");
-                let conn = self
-                    .connect(dest, Some(conn.fetched_at), cutoff, meter)
-                    .await?;
-                self.execute(alert, &conn, cutoff, meter)
-                    .await
-                    .map_err(|(Stop::Failed(f) | Stop::Unauthorized(f))| f)
+        let mut run = Run {
+            dest: &alert.destination,
+            conn: None,
+            claim: None,
+            refreshed: false,
+        };
+        let mut plan = Plan::new(alert, self.ledger.is_shared());
+        let mut next = plan.start();
+        loop {
+            next = match next {
+                Next::Finish(status, key) => return Ok(run.delivered(status, key)),
+                Next::Fail(f) => return Err(f),
+                Next::Send(step) => {
+                    let reply = self.step(&step, &mut run, cutoff, meter).await;
+                    if let Ok(Reply::Claimed(Claim::Fresh(h) | Claim::TakeOver(h))) = &reply {
+                        run.claim = Some(h.clone());
+                    }
+                    plan.on_reply(reply)
+                }
             }
         }
     }
@@ -224,53 +235,18 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         .await
     }
 
-    /// Runs the plan: each step is one request (with retries), each answer goes back to
-    /// the plan. The executor keeps the ledger claim, renewing its lease before a create
-    /// when retries have used it up.
-    async fn execute(
-        &self,
-        alert: &Alert,
-        conn: &Connection<'_>,
-        cutoff: TokioInstant,
-        meter: &Meter,
-    ) -> Result<Delivered, Stop> {
-        let mut plan = Plan::new(alert, conn.flavor, self.ledger.is_shared());
-        let mut claim: Option<Holder> = None;
-        let mut next = plan.start();
-        loop {
-            next = match next {
-                Next::Finish(status, key) => return Ok(conn.delivered(status, key)),
-                Next::Fail(f) => return Err(Stop::Failed(f)),
-                Next::Send(step) => {
-                    let reply = self.step(&step, conn, &mut claim, cutoff, meter).await;
-                    if let Err(StepError::Jira(e @ JiraError::Unauthorized { .. })) = reply {
-                        // Nothing was applied: free the claim for the pass after the
-                        // secret is read again.
-                        if let Some(h) = &claim {
-                            let _ = self.ledger.release(h).await;
-                        }
-                        return Err(Stop::Unauthorized(Failure::from(e).at(step.name())));
-                    }
-                    if let Ok(Reply::Claimed(Claim::Fresh(h) | Claim::TakeOver(h))) = &reply {
-                        claim = Some(h.clone());
-                    }
-                    plan.on_reply(reply)
-                }
-            }
-        }
-    }
-
-    /// Sends one step of the plan: to the ledger, or to Jira.
+    /// Sends one step of the plan: to the ledger, to Jira, or (re)connecting. A 401
+    /// reads the secret again once (it may just have been rotated) and sends the step
+    /// again: a refused request changed nothing.
     async fn step(
         &self,
         step: &Step,
-        conn: &Connection<'_>,
-        claim: &mut Option<Holder>,
+        run: &mut Run<'_>,
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Reply, StepError> {
         let ledger = &self.ledger;
-        let result = match (step, claim.as_mut()) {
+        let result = match (step, run.claim.as_mut()) {
             (Step::Claim { id, lease }, _) => {
                 retrying(Policy::Read, cutoff, meter, || ledger.claim(id, *lease))
                     .await
@@ -285,6 +261,51 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 .await
                 .map(|()| Reply::Done),
             (Step::Record { .. } | Step::Release, None) => Ok(Reply::Done),
+            (Step::Connect, _) => {
+                let conn = self
+                    .connect(run.dest, None, cutoff, meter)
+                    .await
+                    .map_err(StepError::Connect)?;
+                let flavor = conn.flavor;
+                run.conn = Some(conn);
+                return Ok(Reply::Connected(flavor));
+            }
+            _ => {
+                let first = self.jira_step(step, run, cutoff, meter).await;
+                let Err(StepError::Jira(JiraError::Unauthorized { .. })) = first else {
+                    return first;
+                };
+                if run.refreshed {
+                    return first;
+                }
+                run.refreshed = true;
+                tracing::info!(secret = %run.dest.api_token_secret, "Jira answered 401; reading the secret again in case it was rotated");
+                let fetched_at = run.conn.as_ref().map(|c| c.fetched_at);
+                let conn = self
+                    .connect(run.dest, fetched_at, cutoff, meter)
+                    .await
+                    .map_err(StepError::Connect)?;
+                run.conn = Some(conn);
+                return self.jira_step(step, run, cutoff, meter).await;
+            }
+        };
+        result.map_err(StepError::Ledger)
+    }
+
+    /// A Jira step over the run's connection; a create keeps the claim's lease alive.
+    async fn jira_step(
+        &self,
+        step: &Step,
+        run: &mut Run<'_>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<Reply, StepError> {
+        let Some(conn) = run.conn.as_ref() else {
+            return Err(StepError::Connect(
+                Failure::panicked().at("a Jira step before connecting"),
+            ));
+        };
+        match (step, run.claim.as_mut()) {
             (Step::Create { .. }, Some(h)) => {
                 // Each try of the create checks the lease first.
                 let holder = Mutex::new(h.clone());
@@ -296,16 +317,13 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 })
                 .await;
                 *h = holder.into_inner().unwrap_or_else(|p| p.into_inner());
-                return created;
+                created
             }
-            _ => {
-                return self
-                    .send(step, conn, cutoff, meter)
-                    .await
-                    .map_err(StepError::Jira)
-            }
-        };
-        result.map_err(StepError::Ledger)
+            _ => self
+                .send(step, conn, cutoff, meter)
+                .await
+                .map_err(StepError::Jira),
+        }
     }
 
     /// A create is only sent while the claim's lease covers it: once retries have used
@@ -368,8 +386,10 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 .time(jira.add_labels(call, flavor, key, labels))
                 .await
                 .map(|()| Reply::Done),
-            // Ledger steps never reach Jira.
-            Step::Claim { .. } | Step::Record { .. } | Step::Release => Ok(Reply::Done),
+            // Not Jira requests: the executor handles them.
+            Step::Claim { .. } | Step::Connect | Step::Record { .. } | Step::Release => {
+                Ok(Reply::Done)
+            }
         }
     }
 }

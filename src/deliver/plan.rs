@@ -23,6 +23,9 @@ pub enum Step {
         id: String,
         lease: Duration,
     },
+    /// Read the credentials, check where they may go, and learn the API flavor: only once
+    /// a Jira request is needed (a recorded run needs none).
+    Connect,
     /// Search for an issue (answered with the first key found).
     Search {
         jql: String,
@@ -68,6 +71,7 @@ impl Step {
     pub fn name(&self) -> &'static str {
         match self {
             Step::Claim { .. } => "claiming the run in the idempotency ledger",
+            Step::Connect => "connecting to Jira",
             Step::Search {
                 purpose: Purpose::EarlierDelivery,
                 ..
@@ -89,6 +93,7 @@ impl Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     Claimed(Claim),
+    Connected(ApiFlavor),
     Found(Option<String>),
     Created(String),
     Done,
@@ -99,6 +104,8 @@ pub enum Reply {
 pub enum StepError {
     Jira(JiraError),
     Ledger(LedgerError),
+    /// Connecting failed (secret, host check, user, deployment detection).
+    Connect(Failure),
 }
 
 impl std::fmt::Display for StepError {
@@ -106,6 +113,7 @@ impl std::fmt::Display for StepError {
         match self {
             StepError::Jira(e) => e.fmt(f),
             StepError::Ledger(e) => e.fmt(f),
+            StepError::Connect(e) => e.fmt(f),
         }
     }
 }
@@ -115,6 +123,7 @@ impl crate::deliver::retry::Retryable for StepError {
         match self {
             StepError::Jira(e) => e.verdict(policy),
             StepError::Ledger(e) => e.verdict(policy),
+            StepError::Connect(_) => crate::deliver::retry::Verdict::GiveUp,
         }
     }
 }
@@ -124,6 +133,7 @@ impl From<StepError> for Failure {
         match e {
             StepError::Jira(e) => e.into(),
             StepError::Ledger(e) => e.into(),
+            StepError::Connect(f) => f,
         }
     }
 }
@@ -143,10 +153,13 @@ enum Ending {
     Fail(Failure),
 }
 
-/// One delivery's plan, for one alert and one API flavor.
+/// One delivery's plan, for one alert.
 pub struct Plan<'a> {
     alert: &'a Alert,
+    /// Known once connected.
     flavor: ApiFlavor,
+    /// What to do once connected: search for an earlier delivery, or not.
+    search_first: bool,
     /// The ledger is shared by every container: a fresh claim needs no Jira search.
     shared_ledger: bool,
     fingerprint: String,
@@ -161,14 +174,15 @@ pub struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(alert: &'a Alert, flavor: ApiFlavor, shared_ledger: bool) -> Plan<'a> {
+    pub fn new(alert: &'a Alert, shared_ledger: bool) -> Plan<'a> {
         let fingerprint = fingerprint_label(alert);
         // Every issue carries the run's fingerprint (its redeliveries find it) and the
         // detection's label (its later runs find it).
         let spec = build_issue(alert, &[fingerprint.clone(), detection_label(alert)]);
         Plan {
             alert,
-            flavor,
+            flavor: ApiFlavor::V3,
+            search_first: true,
             shared_ledger,
             fingerprint,
             spec,
@@ -197,6 +211,18 @@ impl<'a> Plan<'a> {
         };
         match (step, reply) {
             (Step::Claim { .. }, Ok(Reply::Claimed(claim))) => self.on_claim(claim),
+            (Step::Connect, Ok(Reply::Connected(flavor))) => {
+                self.flavor = flavor;
+                if self.search_first {
+                    let jql = self.with_label(&self.fingerprint, "");
+                    self.send(Step::Search {
+                        jql,
+                        purpose: Purpose::EarlierDelivery,
+                    })
+                } else {
+                    self.after_no_earlier(Purpose::EarlierDelivery)
+                }
+            }
             // No claim, nothing to release.
             (step @ Step::Claim { .. }, Err(e)) => Next::Fail(Failure::from(e).at(step.name())),
             (Step::Search { purpose, .. }, Ok(Reply::Found(found))) => match (purpose, found) {
@@ -215,6 +241,8 @@ impl<'a> Plan<'a> {
             (Step::AddLabels { key, .. }, Ok(Reply::Done)) => self.finish(Status::Commented, key),
             (Step::Record { .. } | Step::Release, result) => self.end(result.err()),
             (Step::Create { body }, Err(StepError::Jira(e))) => self.on_create_refused(body, e),
+            // A connection failure names its own field (secret, instance_url, email).
+            (Step::Connect, Err(e)) => self.fail(Failure::from(e)),
             (step, Err(e)) => self.fail(Failure::from(e).at(step.name())),
             (step, Ok(other)) => self.fail(
                 Failure::panicked().at(&format!("{}: unexpected answer {other:?}", step.name())),
@@ -227,17 +255,11 @@ impl<'a> Plan<'a> {
             // The ledger knows the issue: no Jira request at all.
             Claim::Recorded(key) => Next::Finish(Status::Duplicate, key),
             Claim::Busy => Next::Fail(in_progress()),
-            Claim::Fresh(_) if self.shared_ledger => {
-                self.after_no_earlier(Purpose::EarlierDelivery)
-            }
-            // A container's own ledger cannot see other containers, and a take-over
-            // cannot know whether the old holder created the issue: Jira decides.
             Claim::Fresh(_) | Claim::TakeOver(_) => {
-                let jql = self.with_label(&self.fingerprint, "");
-                self.send(Step::Search {
-                    jql,
-                    purpose: Purpose::EarlierDelivery,
-                })
+                // A container's own ledger cannot see other containers, and a take-over
+                // cannot know whether the old holder created the issue: Jira decides.
+                self.search_first = !(self.shared_ledger && matches!(claim, Claim::Fresh(_)));
+                self.send(Step::Connect)
             }
         }
     }

@@ -46,10 +46,16 @@ fn holder() -> Holder {
     }
 }
 
-/// Starts a plan with a per-container ledger and a fresh claim: the first Jira step.
-fn started(plan: &mut Plan) -> Step {
+/// Starts a plan with a fresh claim, connected to a Jira of `flavor`: the first Jira step.
+fn started_on(plan: &mut Plan, flavor: ApiFlavor) -> Step {
     assert!(matches!(sent(plan.start()), Step::Claim { .. }));
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))))
+    let connect = sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    assert_eq!(connect, Step::Connect);
+    sent(plan.on_reply(Ok(Reply::Connected(flavor))))
+}
+
+fn started(plan: &mut Plan) -> Step {
+    started_on(plan, ApiFlavor::V3)
 }
 
 /// Answers the bookkeeping step (record or release) and returns how the plan ends.
@@ -79,7 +85,7 @@ fn rejected(fields: &[(&str, &str)]) -> StepError {
 #[test]
 fn a_new_run_is_searched_for_then_created_with_its_labels() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    let mut plan = Plan::new(&a, false);
     let fp = plan.fingerprint().to_string();
     let search = started(&mut plan);
     assert_eq!(
@@ -110,7 +116,7 @@ fn a_new_run_is_searched_for_then_created_with_its_labels() {
 #[test]
 fn an_earlier_delivery_answers_duplicate_without_a_create() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    let mut plan = Plan::new(&a, false);
     started(&mut plan);
     let found = plan.on_reply(Ok(Reply::Found(Some("SEC-9".into()))));
     assert_eq!(
@@ -128,9 +134,9 @@ fn an_earlier_delivery_answers_duplicate_without_a_create() {
 #[test]
 fn a_repeat_comments_on_the_open_issue_then_labels_it() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, ApiFlavor::V2, false);
+    let mut plan = Plan::new(&a, false);
     let fp = plan.fingerprint().to_string();
-    started(&mut plan);
+    started_on(&mut plan, ApiFlavor::V2);
     let open = sent(plan.on_reply(Ok(Reply::Found(None))));
     assert_eq!(
         open,
@@ -172,7 +178,7 @@ fn a_repeat_comments_on_the_open_issue_then_labels_it() {
 #[test]
 fn a_repeat_with_nothing_open_creates_a_new_issue() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    let mut plan = Plan::new(&a, false);
     started(&mut plan);
     sent(plan.on_reply(Ok(Reply::Found(None))));
     let create = sent(plan.on_reply(Ok(Reply::Found(None))));
@@ -182,8 +188,8 @@ fn a_repeat_with_nothing_open_creates_a_new_issue() {
 #[test]
 fn a_rejected_optional_field_is_dropped_once_and_noted() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V2, false);
-    started(&mut plan);
+    let mut plan = Plan::new(&a, false);
+    started_on(&mut plan, ApiFlavor::V2);
     let first = sent(plan.on_reply(Ok(Reply::Found(None))));
     assert_eq!(body_of(&first)["fields"]["priority"]["name"], "Urgent");
     let again = sent(plan.on_reply(Err(rejected(&[(
@@ -204,7 +210,7 @@ fn a_rejected_optional_field_is_dropped_once_and_noted() {
 #[test]
 fn a_rejected_required_field_fails_with_the_matching_fix() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    let mut plan = Plan::new(&a, false);
     started(&mut plan);
     sent(plan.on_reply(Ok(Reply::Found(None))));
     let refused = plan.on_reply(Err(rejected(&[
@@ -219,7 +225,7 @@ fn a_rejected_required_field_fails_with_the_matching_fix() {
 #[test]
 fn other_errors_fail_naming_the_step() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    let mut plan = Plan::new(&a, false);
     started(&mut plan);
     let refused = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
         detail: "You do not have permission to browse this project.".into(),
@@ -227,7 +233,7 @@ fn other_errors_fail_naming_the_step() {
     let f = failed(booked(&mut plan, refused, Step::Release));
     assert_eq!(f.class, FailureClass::Permission);
     assert!(f.message.starts_with("searching for an earlier delivery"));
-    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    let mut plan = Plan::new(&a, false);
     started(&mut plan);
     sent(plan.on_reply(Ok(Reply::Found(None))));
     // A create that may have reached Jira keeps the claim: no release.
@@ -241,7 +247,7 @@ fn other_errors_fail_naming_the_step() {
 fn jql_values_are_quoted() {
     let mut a = alert(true);
     a.detection.id = "x\" OR project = \"OTHER".into();
-    let mut plan = Plan::new(&a, ApiFlavor::V3, false);
+    let mut plan = Plan::new(&a, false);
     started(&mut plan);
     match sent(plan.on_reply(Ok(Reply::Found(None)))) {
         Step::Search { jql, .. } => assert!(
@@ -255,7 +261,7 @@ fn jql_values_are_quoted() {
 #[test]
 fn with_a_shared_ledger_a_fresh_claim_creates_at_once() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    let mut plan = Plan::new(&a, true);
     match sent(plan.start()) {
         Step::Claim { id, lease } => {
             assert_eq!(
@@ -266,16 +272,19 @@ fn with_a_shared_ledger_a_fresh_claim_creates_at_once() {
         }
         other => panic!("{other:?}"),
     }
-    let first = sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    let connect = sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    assert_eq!(connect, Step::Connect);
+    let first = sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
     assert!(matches!(first, Step::Create { .. }), "no search: {first:?}");
 }
 
 #[test]
 fn a_take_over_searches_jira_first() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    let mut plan = Plan::new(&a, true);
     sent(plan.start());
-    let first = sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
+    let first = sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
     assert!(matches!(
         first,
         Step::Search {
@@ -288,13 +297,13 @@ fn a_take_over_searches_jira_first() {
 #[test]
 fn a_recorded_run_is_a_duplicate_and_a_live_claim_is_in_progress() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    let mut plan = Plan::new(&a, true);
     sent(plan.start());
     assert_eq!(
         plan.on_reply(Ok(Reply::Claimed(Claim::Recorded("SEC-4".into())))),
         Next::Finish(Status::Duplicate, "SEC-4".into())
     );
-    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    let mut plan = Plan::new(&a, true);
     sent(plan.start());
     let f = failed(plan.on_reply(Ok(Reply::Claimed(Claim::Busy))));
     assert_eq!(f.class, FailureClass::InProgress);
@@ -303,16 +312,17 @@ fn a_recorded_run_is_a_duplicate_and_a_live_claim_is_in_progress() {
 #[test]
 fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_issue() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    let mut plan = Plan::new(&a, true);
     sent(plan.start());
     let down = StepError::Ledger(LedgerError::Unavailable("ThrottlingException".into()));
     let f = failed(plan.on_reply(Err(down.clone())));
     assert_eq!(f.class, FailureClass::Ledger);
     assert!(f.message.starts_with("claiming the run"), "{f}");
 
-    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    let mut plan = Plan::new(&a, true);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
     let record = sent(plan.on_reply(Ok(Reply::Created("SEC-5".into()))));
     assert_eq!(
         record,
@@ -329,10 +339,22 @@ fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_iss
 #[test]
 fn a_lost_claim_stops_the_create() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, ApiFlavor::V3, true);
+    let mut plan = Plan::new(&a, true);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
     let lost = plan.on_reply(Err(StepError::Ledger(LedgerError::Lost)));
     let f = failed(booked(&mut plan, lost, Step::Release));
     assert_eq!(f.class, FailureClass::InProgress);
+}
+
+#[test]
+fn a_failed_connection_releases_the_claim_and_keeps_its_own_message() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, true);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    let refused = Failure::bad_input("destination.instance_url: host not allowed", "fix");
+    let next = plan.on_reply(Err(StepError::Connect(refused.clone())));
+    assert_eq!(booked(&mut plan, next, Step::Release), Next::Fail(refused));
 }
