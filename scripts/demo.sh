@@ -10,11 +10,14 @@ CLOUD=127.0.0.1:${DEMO_CLOUD_PORT:-18080}
 SERVER=127.0.0.1:${DEMO_SERVER_PORT:-18081}
 RUNTIME_PORT=${DEMO_RUNTIME_PORT:-9000}
 
-# Tools: cargo-lambda from PyPI into the project's venv.
-if [ ! -x .venv/bin/cargo-lambda ]; then
-  echo "installing cargo-lambda into .venv ..."
+MOTO=127.0.0.1:${DEMO_MOTO_PORT:-18082}
+
+# Tools: cargo-lambda (emulator) and moto (a local DynamoDB for the idempotency ledger)
+# from PyPI into the project's venv.
+if [ ! -x .venv/bin/cargo-lambda ] || [ ! -x .venv/bin/moto_server ]; then
+  echo "installing cargo-lambda and moto into .venv ..."
   python3 -m venv .venv
-  .venv/bin/pip install -q cargo-lambda
+  .venv/bin/pip install -q cargo-lambda 'moto[server]'
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
@@ -23,6 +26,7 @@ cargo build -q --workspace --bins
 
 # Logs live outside the crate: cargo lambda reacts to files changing inside it.
 RUN=$(mktemp -d)
+export DEMO_SEEN="$RUN/seen.json"
 pids=()
 stop() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -41,10 +45,24 @@ wait_port() {
 
 target/debug/fake-jira --cloud "$CLOUD" --server "$SERVER" >"$RUN/stand-in.log" 2>&1 &
 pids+=($!)
+.venv/bin/moto_server -H "${MOTO%:*}" -p "${MOTO#*:}" >"$RUN/moto.log" 2>&1 &
+pids+=($!)
 cargo lambda watch --only-lambda-apis -P "$RUNTIME_PORT" >"$RUN/watch.log" 2>&1 &
 pids+=($!)
 wait_port "$CLOUD"
 wait_port "127.0.0.1:$RUNTIME_PORT"
+wait_port "$MOTO"
+# The idempotency table, as the SAM template creates it.
+.venv/bin/python - "$MOTO" <<'PY'
+import sys, boto3
+db = boto3.client("dynamodb", endpoint_url="http://" + sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="demo", aws_secret_access_key="demo")
+db.create_table(TableName="detection-jira-ledger", BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+db.update_time_to_live(TableName="detection-jira-ledger",
+                       TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+PY
 
 # The function as Lambda runs it, pointed at the stand-in. The demo secret jira/demo holds a
 # fake token; no AWS account is used.
@@ -53,6 +71,7 @@ env AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$RUNTIME_PORT/.rt" \
   AWS_LAMBDA_LOG_FORMAT=JSON \
   AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
   AWS_ENDPOINT_URL_SECRETS_MANAGER="http://$CLOUD" \
+  AWS_ENDPOINT_URL_DYNAMODB="http://$MOTO" IDEMPOTENCY_TABLE=detection-jira-ledger \
   ALLOWED_JIRA_HOSTS="$CLOUD,$SERVER" \
   target/debug/detection-jira >"$RUN/function.log" 2>&1 &
 pids+=($!)
@@ -60,14 +79,16 @@ pids+=($!)
 status=0
 passed=0
 failed=0
-for event in events/*.json; do
+# Every sample event, then the first one again: a redelivery, answered from the ledger.
+for event in events/*.json events/alert-cloud.json; do
   name=$(basename "$event")
+  [ -e "$RUN/$name.out" ] && name="$name (redelivered)"
   if cargo lambda invoke _ -P "$RUNTIME_PORT" --data-file "$event" >"$RUN/$name.out" 2>"$RUN/$name.err"; then
     answer=$(cat "$RUN/$name.out")
   else
     answer=$(printf '{"error": %s}' "$(python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))' <"$RUN/$name.err")")
   fi
-  if python3 scripts/demo_check.py "$name" "$answer" "http://$CLOUD" "http://$SERVER"; then
+  if python3 scripts/demo_check.py "$name" "$answer" "http://$CLOUD" "http://$SERVER" "$RUN/function.log"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))

@@ -1,9 +1,30 @@
 """Prints one demo result and checks it against scripts/demo-expected.json."""
 import json
+import os
 import sys
 import urllib.request
 
 EXPECTED = json.load(open("scripts/demo-expected.json"))
+# Issue keys answered so far (a redelivery must answer the same one).
+SEEN_FILE = os.environ.get("DEMO_SEEN", "/tmp/detection-jira-demo-seen.json")
+try:
+    SEEN = json.load(open(SEEN_FILE))
+except (OSError, ValueError):
+    SEEN = {}
+
+
+def last_delivery_requests(log):
+    """Jira requests of the last delivered alert, from the function's JSON log."""
+    requests = None
+    for line in open(log):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        fields = entry.get("fields", entry)
+        if fields.get("message") == "alert delivered":
+            requests = fields.get("requests")
+    return requests
 
 
 def issues(base):
@@ -22,8 +43,11 @@ def main():
             print(f"  expected {want}", file=sys.stderr)
             return 1
         return 0
-    name, answer, cloud, server = sys.argv[1:5]
+    name, answer, cloud, server, log = sys.argv[1:6]
     answer = json.loads(answer)
+    if "issue_key" in answer:
+        SEEN[name] = answer["issue_key"]
+        json.dump(SEEN, open(SEEN_FILE, "w"))
     want = EXPECTED.get(name)
     print(f"{name}:")
     if "error" in answer:
@@ -52,6 +76,15 @@ def main():
     if "status" in want and answer.get("status") != want["status"]:
         print(f"  expected status {want['status']}", file=sys.stderr)
         return 1
+    if "same_as" in want and answer.get("issue_key") != SEEN.get(want["same_as"]):
+        print(f"  expected the issue of {want['same_as']}: {SEEN.get(want['same_as'])}", file=sys.stderr)
+        return 1
+    if "jira_requests" in want:
+        got = last_delivery_requests(log)
+        print(f"  Jira requests for this delivery: {got}")
+        if got != want["jira_requests"]:
+            print(f"  expected {want['jira_requests']}", file=sys.stderr)
+            return 1
     if "batchItemFailures" in want:
         failed = [f["itemIdentifier"] for f in answer.get("batchItemFailures", [])]
         if "batchItemFailures" not in answer or failed != want["batchItemFailures"]:
