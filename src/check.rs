@@ -100,20 +100,21 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
             return report.finish();
         }
         Err(e) => {
-            report.fail("destination", format!("{}: {}", e.field, e.problem), e.fix);
+            // The instance URL keeps its own check name (it is parsed with the alert now).
+            for p in e.problems {
+                let name = match p.field.as_str() {
+                    "destination.instance_url" => "instance_url",
+                    _ => "destination",
+                };
+                report.fail(name, format!("{}: {}", p.field, p.problem), p.fix);
+            }
             return report.finish();
         }
     };
     let dest = &alert.destination;
     report.pass("destination", "all fields valid");
 
-    let site = match hosts::normalize("destination.instance_url", &dest.instance_url) {
-        Ok(s) => s,
-        Err(e) => {
-            report.fail("instance_url", e.problem, e.fix);
-            return report.finish();
-        }
-    };
+    let site = &dest.site;
     report.pass(
         "instance_url",
         format!("{} (host {}, port {})", site.base, site.host, site.port),
@@ -156,7 +157,7 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
         ),
     );
 
-    match hosts::authorize(&site, creds.instance_url.as_deref(), &d.allowed) {
+    match hosts::authorize(site, creds.instance_url.as_deref(), &d.allowed) {
         Ok(()) => report.pass(
             "allowed_host",
             if creds.instance_url.is_some() {
@@ -179,7 +180,7 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
         return report.finish();
     }
 
-    let call = || d.call(&alert, &site, &creds, cutoff);
+    let call = || d.call(&alert, site, &creds, cutoff);
     let get = |path: String| {
         let meter = &meter;
         async move {

@@ -247,16 +247,15 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         meter: &Meter,
     ) -> Result<Delivered, Failure> {
         let dest = &alert.destination;
-        let site = hosts::normalize("destination.instance_url", &dest.instance_url)
-            .map_err(|e| Failure::from_host(&e))?;
+        let site = &dest.site;
         let (mut creds, mut fetched_at) = self
             .secret(&dest.api_token_secret, None, cutoff, meter)
             .await?;
-        hosts::authorize(&site, creds.instance_url.as_deref(), &self.allowed)
+        hosts::authorize(site, creds.instance_url.as_deref(), &self.allowed)
             .map_err(|e| Failure::from_host(&e))?;
         let mut refreshed = false;
         loop {
-            match self.deliver_as(alert, &site, &creds, cutoff, meter).await {
+            match self.deliver_as(alert, site, &creds, cutoff, meter).await {
                 Err(Stop::Jira(_, JiraError::Unauthorized { .. })) if !refreshed => {
                     // The token may just have been rotated: read the secret again, once.
                     refreshed = true;
@@ -264,7 +263,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     let (fresh, at) = self
                         .secret(&dest.api_token_secret, Some(fetched_at), cutoff, meter)
                         .await?;
-                    hosts::authorize(&site, fresh.instance_url.as_deref(), &self.allowed)
+                    hosts::authorize(site, fresh.instance_url.as_deref(), &self.allowed)
                         .map_err(|e| Failure::from_host(&e))?;
                     creds = fresh;
                     fetched_at = at;

@@ -188,8 +188,7 @@ async fn process<J: JiraApi, S: SecretSource>(
 ) -> Result<Outcome, Failure> {
     let started = std::time::Instant::now();
     let message_id = message_id.unwrap_or("-");
-    let triaged =
-        triage(alert).map_err(|e| Failure::bad_input(format!("{}: {}", e.field, e.problem), e.fix));
+    let triaged = triage(alert).map_err(|e| Failure::bad_input(e.summary(), e.fix()));
     let alert = match triaged {
         Ok(Triage::Skip {
             reason,
