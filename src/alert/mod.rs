@@ -289,19 +289,12 @@ pub fn triage(value: &Value) -> Result<Triage, AlertError> {
     p.or(alert.map(|a| Triage::Deliver(Box::new(a))))
 }
 
-/// The alert's two objects; `None` for one that is missing or not an object (its problem
-/// recorded). An alert that is not an object at all is refused at once.
-#[allow(clippy::type_complexity)]
-fn parts<'a>(
-    value: &'a Value,
-    p: &mut Problems,
-) -> Result<
-    (
-        Option<&'a Map<String, Value>>,
-        Option<&'a Map<String, Value>>,
-    ),
-    AlertError,
-> {
+/// One of the alert's two objects, `None` when it is missing or not an object.
+type Part<'a> = Option<&'a Map<String, Value>>;
+
+/// The alert's two objects (the problem of a bad one recorded). An alert that is not an
+/// object at all is refused at once.
+fn parts<'a>(value: &'a Value, p: &mut Problems) -> Result<(Part<'a>, Part<'a>), AlertError> {
     let Some(root) = value.as_object() else {
         return Err(AlertError::one(Problem::new(
             "alert",

@@ -1,7 +1,7 @@
 //! The alert as it arrives: serde structs that say which type each field should have, but
 //! never fail. A field of the wrong type is kept as `Field::Wrong` so that the conversion
-//! into the domain types (`destination.rs`, `detection.rs`) can report every problem at
-//! once instead of stopping at serde's first error.
+//! into the domain types (`destination`, `issue_fields`, `detection`) can report every
+//! problem at once instead of stopping at serde's first error.
 
 use super::ERRORS_KEPT;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, SeqAccess, Visitor};
