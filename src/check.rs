@@ -179,7 +179,14 @@ fn parse(report: &mut Report, request: &Value) -> Option<Alert> {
             None
         }
         Err(e) => {
-            report.failure("destination", Failure::from(e));
+            // Every problem, each under its check (the instance URL has its own).
+            for p in e.problems {
+                let name = match p.field.as_str() {
+                    "destination.instance_url" => "instance_url",
+                    _ => "destination",
+                };
+                report.fail(name, format!("{}: {}", p.field, p.problem), p.fix);
+            }
             None
         }
     }

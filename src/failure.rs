@@ -136,6 +136,12 @@ impl From<Failure> for lambda_runtime::Diagnostic {
     }
 }
 
+impl From<crate::alert::AlertError> for Failure {
+    fn from(e: crate::alert::AlertError) -> Self {
+        Failure::bad_input(e.summary(), e.fix())
+    }
+}
+
 impl From<crate::hosts::HostError> for Failure {
     fn from(e: crate::hosts::HostError) -> Self {
         Failure::bad_input(format!("{}: {}", e.field, e.problem), e.fix)

@@ -479,13 +479,24 @@ mod tests {
     }
 
     #[test]
-    fn replay_url_that_is_not_http_is_not_a_link() {
+    fn replay_url_that_is_not_http_never_reaches_the_issue() {
+        // Refused when the alert is parsed, so never a link.
         let mut v = full_alert();
         v["detection"]["replay_url"] = json!("javascript:alert(1)");
+        let e = triage(&v).unwrap_err();
+        assert_eq!(e.fields(), ["detection.replay_url"]);
+    }
+
+    #[test]
+    fn replay_link_is_the_normalised_url() {
+        let mut v = full_alert();
+        v["detection"]["replay_url"] = json!("HTTPS://App.Example.com/replay/<x>");
         let spec = build_issue(&alert_of(&v), &[]);
         let adf = spec.to_body(ApiFlavor::V3).parse::<Value>().unwrap()["fields"]["description"]
             .to_string();
-        assert!(!adf.contains("\"link\""), "{adf}");
-        assert!(adf.contains("javascript:alert(1)"));
+        assert!(
+            adf.contains(r#""href":"https://app.example.com/replay/%3Cx%3E""#),
+            "{adf}"
+        );
     }
 }
