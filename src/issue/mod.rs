@@ -3,6 +3,7 @@
 //! `IssueSpec` is the issue before it is rendered for one API version, so that the delivery
 //! code can drop an optional field Jira rejected and render it again.
 
+mod body;
 mod description;
 mod fingerprint;
 pub mod text;
@@ -11,10 +12,7 @@ pub use description::{Block, Description, DESCRIPTION_LIMIT};
 pub use fingerprint::{detection_label, fingerprint_label};
 
 use crate::alert::{Alert, Detection, IssueLink};
-use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use text::{clean_label, one_line_summary};
 
 /// Always on every issue, so Jira automation can find them.
@@ -228,98 +226,6 @@ impl IssueSpec {
         ));
         true
     }
-
-    /// The body of `POST /rest/api/{2,3}/issue`, serialised. The description is rendered
-    /// once and embedded as it is.
-    pub fn to_body(&self, flavor: ApiFlavor) -> String {
-        let description = self.description.render_json(flavor);
-        let description = RawValue::from_string(description)
-            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
-        let labels = self.all_labels();
-        let body = Body {
-            fields: Fields {
-                project: Key {
-                    key: &self.project_key,
-                },
-                issuetype: Name {
-                    name: &self.issue_type,
-                },
-                summary: &self.summary,
-                description: &description,
-                priority: self.priority.as_deref().map(|name| Name { name }),
-                labels: &labels,
-                parent: self.parent_key.as_deref().map(|key| Key { key }),
-                custom: self
-                    .custom_fields
-                    .iter()
-                    .map(|(id, v)| (id.as_str(), v))
-                    .collect(),
-            },
-            update: (!self.links.is_empty()).then(|| Update {
-                issuelinks: self
-                    .links
-                    .iter()
-                    .map(|l| LinkOp {
-                        add: LinkAdd {
-                            link_type: Name { name: &l.link_type },
-                            outward_issue: Key { key: &l.key },
-                        },
-                    })
-                    .collect(),
-            }),
-        };
-        serde_json::to_string(&body).unwrap_or_default()
-    }
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    fields: Fields<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    update: Option<Update<'a>>,
-}
-
-#[derive(Serialize)]
-struct Fields<'a> {
-    project: Key<'a>,
-    issuetype: Name<'a>,
-    summary: &'a str,
-    description: &'a RawValue,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    priority: Option<Name<'a>>,
-    labels: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent: Option<Key<'a>>,
-    #[serde(flatten)]
-    custom: BTreeMap<&'a str, &'a Value>,
-}
-
-#[derive(Serialize)]
-struct Key<'a> {
-    key: &'a str,
-}
-
-#[derive(Serialize)]
-struct Name<'a> {
-    name: &'a str,
-}
-
-#[derive(Serialize)]
-struct Update<'a> {
-    issuelinks: Vec<LinkOp<'a>>,
-}
-
-#[derive(Serialize)]
-struct LinkOp<'a> {
-    add: LinkAdd<'a>,
-}
-
-#[derive(Serialize)]
-struct LinkAdd<'a> {
-    #[serde(rename = "type")]
-    link_type: Name<'a>,
-    #[serde(rename = "outwardIssue")]
-    outward_issue: Key<'a>,
 }
 
 #[cfg(test)]
