@@ -195,11 +195,13 @@ async fn process<J: JiraApi, S: SecretSource>(
         Ok(d) => tracing::info!(
             host = %d.host, project, status = d.status.as_str(), issue_key = %d.issue_key,
             requests = stats.requests, retries = stats.retries, duration_ms,
+            ledger = stats.ledger.outcome(), ledger_ms = stats.ledger_ms.iter().sum::<u64>(),
             "alert delivered"
         ),
         Err(f) => tracing::error!(
             project, status = "failed", class = %f.class, error = %f.message, fix = %f.fix,
             requests = stats.requests, retries = stats.retries, duration_ms,
+            ledger = stats.ledger.outcome(), ledger_ms = stats.ledger_ms.iter().sum::<u64>(),
             "alert failed"
         ),
     }

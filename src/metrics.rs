@@ -3,6 +3,7 @@
 //! function's log). One summary line per invocation, plus one line per failure class seen.
 
 use crate::failure::{Failure, FailureClass};
+use crate::ledger::Claim;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -62,13 +63,41 @@ impl Outcome {
     }
 }
 
-/// What delivering one alert cost: Jira requests (all tries), retries, and the latency of
-/// each request. Shared by the steps of one delivery.
+/// What delivering one alert cost: Jira requests (all tries), retries, the latency of each
+/// Jira and ledger request, and what the ledger answered. Shared by the steps of one
+/// delivery.
 #[derive(Debug, Default)]
 pub struct Meter {
     requests: AtomicU32,
     retries: AtomicU32,
     latencies_ms: Mutex<Vec<u64>>,
+    ledger_ms: Mutex<Vec<u64>>,
+    ledger: Mutex<LedgerStats>,
+}
+
+/// What the ledger answered to one delivery's claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerStats {
+    /// Claims won (fresh or taken over).
+    pub claims: u32,
+    pub takeovers: u32,
+    /// Runs found recorded: answered without Jira.
+    pub hits: u32,
+    /// Live claims of other deliveries.
+    pub busy: u32,
+}
+
+impl LedgerStats {
+    /// What the ledger said to one delivery, for its log line.
+    pub fn outcome(&self) -> &'static str {
+        match (self.takeovers, self.claims, self.hits, self.busy) {
+            (t, _, _, _) if t > 0 => "taken-over",
+            (_, c, _, _) if c > 0 => "claimed",
+            (_, _, h, _) if h > 0 => "recorded",
+            (_, _, _, b) if b > 0 => "in-progress",
+            _ => "-",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,6 +105,8 @@ pub struct Stats {
     pub requests: u32,
     pub retries: u32,
     pub jira_ms: Vec<u64>,
+    pub ledger_ms: Vec<u64>,
+    pub ledger: LedgerStats,
 }
 
 impl Meter {
@@ -92,6 +123,31 @@ impl Meter {
         out
     }
 
+    /// Runs one ledger request, timing it.
+    pub async fn time_ledger<T>(&self, request: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = request.await;
+        let ms = started.elapsed().as_millis() as u64;
+        self.ledger_ms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ms);
+        out
+    }
+
+    pub fn claimed(&self, claim: &Claim) {
+        let mut l = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        match claim {
+            Claim::Fresh(_) => l.claims += 1,
+            Claim::TakeOver(_) => {
+                l.claims += 1;
+                l.takeovers += 1;
+            }
+            Claim::Recorded(_) => l.hits += 1,
+            Claim::Busy => l.busy += 1,
+        }
+    }
+
     pub fn retried(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
@@ -105,6 +161,12 @@ impl Meter {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+            ledger_ms: self
+                .ledger_ms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            ledger: *self.ledger.lock().unwrap_or_else(|p| p.into_inner()),
         }
     }
 }
@@ -121,6 +183,8 @@ pub struct Tally {
     pub retries: u32,
     pub jira_requests: u32,
     pub jira_ms: Vec<u64>,
+    pub ledger: LedgerStats,
+    pub ledger_ms: Vec<u64>,
 }
 
 impl Tally {
@@ -139,6 +203,11 @@ impl Tally {
             self.retries += s.retries;
             self.jira_requests += s.requests;
             self.jira_ms.extend(s.jira_ms.iter().copied());
+            self.ledger_ms.extend(s.ledger_ms.iter().copied());
+            self.ledger.claims += s.ledger.claims;
+            self.ledger.takeovers += s.ledger.takeovers;
+            self.ledger.hits += s.ledger.hits;
+            self.ledger.busy += s.ledger.busy;
         }
     }
 
@@ -154,6 +223,10 @@ impl Tally {
             ("Failed", failed),
             ("Retries", self.retries),
             ("JiraRequests", self.jira_requests),
+            ("LedgerClaims", self.ledger.claims),
+            ("LedgerTakeOvers", self.ledger.takeovers),
+            ("LedgerHits", self.ledger.hits),
+            ("LedgerInProgress", self.ledger.busy),
         ];
         let mut metrics: Vec<Value> = counts
             .iter()
@@ -164,10 +237,15 @@ impl Tally {
         for (name, value) in counts {
             line.insert(name.into(), json!(value));
         }
-        if !self.jira_ms.is_empty() {
-            metrics.push(json!({"Name": "JiraLatency", "Unit": "Milliseconds"}));
-            let values: Vec<u64> = self.jira_ms.iter().take(MAX_VALUES).copied().collect();
-            line.insert("JiraLatency".into(), json!(values));
+        for (name, values) in [
+            ("JiraLatency", &self.jira_ms),
+            ("LedgerLatency", &self.ledger_ms),
+        ] {
+            if !values.is_empty() {
+                metrics.push(json!({"Name": name, "Unit": "Milliseconds"}));
+                let values: Vec<u64> = values.iter().take(MAX_VALUES).copied().collect();
+                line.insert(name.into(), json!(values));
+            }
         }
         line.insert(
             "_aws".into(),
@@ -210,6 +288,13 @@ mod tests {
                 requests: 3,
                 retries: 2,
                 jira_ms: vec![5, 7],
+                ledger_ms: vec![3],
+                ledger: LedgerStats {
+                    claims: 1,
+                    takeovers: 1,
+                    hits: 0,
+                    busy: 0,
+                },
             }),
         );
         let lines: Vec<Value> = t
@@ -222,6 +307,8 @@ mod tests {
         assert_eq!(lines[0]["Failed"], 2);
         assert_eq!(lines[0]["Retries"], 2);
         assert_eq!(lines[0]["JiraLatency"], json!([5, 7]));
+        assert_eq!(lines[0]["LedgerLatency"], json!([3]));
+        assert_eq!(lines[0]["LedgerTakeOvers"], 1);
         let declared: Vec<&str> = lines[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()

@@ -248,18 +248,25 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let ledger = &self.ledger;
         let result = match (step, run.claim.as_mut()) {
             (Step::Claim { id, lease }, _) => {
-                retrying(Policy::Read, cutoff, meter, || ledger.claim(id, *lease))
-                    .await
-                    .map(Reply::Claimed)
+                let claim = retrying(Policy::Read, cutoff, meter, || {
+                    meter.time_ledger(ledger.claim(id, *lease))
+                })
+                .await;
+                if let Ok(c) = &claim {
+                    meter.claimed(c);
+                }
+                claim.map(Reply::Claimed)
             }
-            (Step::Record { key }, Some(h)) => {
-                retrying(Policy::Read, cutoff, meter, || ledger.record(h, key))
-                    .await
-                    .map(|()| Reply::Done)
-            }
-            (Step::Release, Some(h)) => retrying(Policy::Read, cutoff, meter, || ledger.release(h))
-                .await
-                .map(|()| Reply::Done),
+            (Step::Record { key }, Some(h)) => retrying(Policy::Read, cutoff, meter, || {
+                meter.time_ledger(ledger.record(h, key))
+            })
+            .await
+            .map(|()| Reply::Done),
+            (Step::Release, Some(h)) => retrying(Policy::Read, cutoff, meter, || {
+                meter.time_ledger(ledger.release(h))
+            })
+            .await
+            .map(|()| Reply::Done),
             (Step::Record { .. } | Step::Release, None) => Ok(Reply::Done),
             (Step::Connect, _) => {
                 let conn = self
