@@ -38,8 +38,18 @@ async fn jira(latency: Duration) -> FakeJira {
 }
 
 fn start(runtime: &RuntimeApi, jira: &FakeJira, concurrency: usize) -> (Running, Instant) {
+    start_with(runtime, jira, concurrency, &[])
+}
+
+fn start_with(
+    runtime: &RuntimeApi,
+    jira: &FakeJira,
+    concurrency: usize,
+    env: &[(&str, &str)],
+) -> (Running, Instant) {
     let started = Instant::now();
     let child = function_command(&binary(), runtime)
+        .envs(env.iter().copied())
         .env(
             "ALLOWED_JIRA_HOSTS",
             format!("127.0.0.1:{}", jira.addr.port()),
@@ -214,6 +224,8 @@ async fn main() {
     );
     drop(f);
 
+    ledger_requests().await;
+
     let size = std::fs::metadata(binary()).map(|m| m.len()).unwrap_or(0);
     row(
         &format!("binary under test, {} (stripped)", std::env::consts::ARCH),
@@ -236,4 +248,115 @@ async fn main() {
             );
         }
     }
+}
+
+/// moto's DynamoDB on loopback (`make deps` installs it), with the ledger table created.
+struct Moto(Child, String);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn moto_with_table(table: &str) -> Option<Moto> {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = std::process::Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let moto = Moto(child, format!("http://127.0.0.1:{port}"));
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "bench", "bench", None, None, "bench",
+        ))
+        .endpoint_url(&moto.1)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .ok()?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .ok()?,
+        )
+        .send()
+        .await
+        .ok()?;
+    Some(moto)
+}
+
+/// With the idempotency table: Jira requests per new alert (the create only) and per
+/// redelivered alert (none: the ledger answers).
+async fn ledger_requests() {
+    let Some(moto) = moto_with_table("bench-ledger").await else {
+        row(
+            "Jira requests per alert with the ledger",
+            "skipped: moto_server not found (make deps)".into(),
+            "-",
+        );
+        return;
+    };
+    let j = jira(Duration::ZERO).await;
+    let rt = RuntimeApi::start().await;
+    let env = [
+        ("IDEMPOTENCY_TABLE", "bench-ledger"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.1.as_str()),
+    ];
+    let (_f, _) = start_with(&rt, &j, 10, &env);
+    let batch: Vec<Value> = (0..10).map(|n| alert(&j.base_url, n, 300)).collect();
+    let answer = rt.invoke(sqs(&batch), Duration::from_secs(60)).await;
+    assert_eq!(answer.result.unwrap()["batchItemFailures"], json!([]));
+    let jira_calls = |j: &FakeJira| {
+        j.requests()
+            .iter()
+            .filter(|r| !r.path.ends_with("serverInfo"))
+            .count()
+    };
+    let new = jira_calls(&j);
+    let answer = rt.invoke(sqs(&batch), Duration::from_secs(60)).await;
+    assert_eq!(answer.result.unwrap()["batchItemFailures"], json!([]));
+    let again = jira_calls(&j) - new;
+    row(
+        "with IDEMPOTENCY_TABLE (moto): Jira requests per new alert",
+        format!("{:.1}", new as f64 / 10.0),
+        "1.0",
+    );
+    row(
+        "with IDEMPOTENCY_TABLE (moto): Jira requests per redelivered alert",
+        format!("{:.1}", again as f64 / 10.0),
+        "0",
+    );
 }
