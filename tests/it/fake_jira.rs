@@ -1,13 +1,11 @@
 //! The fake Jira is only worth its tests if it rejects what real Jira rejects, with
 //! Jira's messages (shared/jira/behaviour.md). These requests are sent by hand.
 
-mod common;
-
-use common::*;
-use fake_jira::Flavor;
+use crate::common::*;
+use fake_jira::{FakeJira, Flavor};
 use serde_json::{json, Value};
 
-async fn post(jira: &fake_jira::FakeJira, path: &str, body: Value) -> (u16, Value) {
+async fn post(jira: &FakeJira, path: &str, body: Value) -> (u16, Value) {
     let resp = reqwest::Client::new()
         .post(format!("{}{path}", jira.base_url))
         .basic_auth(USER, Some(TOKEN))

@@ -1,12 +1,14 @@
 //! Shared test harness: the function's real HTTP clients against the strict fake Jira,
-//! which also serves the Secrets Manager call, and a log capture.
-#![allow(dead_code)]
+//! which also serves the Secrets Manager call; events; a log capture.
+//!
+//! Every construction of the app is here, so that a change of the crate's constructors is
+//! adapted in one place.
 
 use detection_jira::deliver::Deliverer;
-use detection_jira::handler::{handle, App, InvocationError};
+use detection_jira::handler::{handle, App, InvocationError, MetricsSink};
 use detection_jira::hosts::AllowedHosts;
-use detection_jira::jira::JiraHttp;
-use detection_jira::secrets::{SecretCache, SecretsManager};
+use detection_jira::jira::{JiraApi, JiraHttp};
+use detection_jira::secrets::{SecretCache, SecretSource, SecretsManager};
 use fake_jira::{Config, FakeJira, Flavor};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -18,6 +20,10 @@ pub const TOKEN: &str = "FAKE-TOKEN-7c1d9e-do-not-log";
 pub const USER: &str = "secops-bot@acme.example";
 pub const SECRET_ID: &str = "jira/secops";
 
+pub const QUEUE: &str = "arn:aws:sqs:us-east-1:111122223333:alerts";
+pub const FIFO_QUEUE: &str = "arn:aws:sqs:us-east-1:111122223333:alerts.fifo";
+
+/// The app as `main` builds it: the reqwest Jira client and Secrets Manager through the SDK.
 pub type TestApp = App<JiraHttp, SecretsManager>;
 
 pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
@@ -41,6 +47,7 @@ pub fn secrets_client_in(endpoint: &str, region: &'static str) -> aws_sdk_secret
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }
 
+/// A fake Jira that knows `USER`/`TOKEN` and serves the secret `SECRET_ID`.
 pub async fn fake(flavor: Flavor) -> FakeJira {
     let mut config = Config::standard(flavor);
     config.users.insert(USER.into(), TOKEN.into());
@@ -48,38 +55,88 @@ pub async fn fake(flavor: Flavor) -> FakeJira {
     FakeJira::start(config).await
 }
 
-/// The app as `main` builds it, with secrets served by `secrets_from` and the allow-list.
-pub fn app_with(
-    secrets_from: &FakeJira,
+/// The one place the app is put together.
+fn assemble<J: JiraApi, S: SecretSource>(
+    jira: J,
+    secrets: S,
     allowed: &str,
-    ttl: Duration,
-    concurrency: usize,
-) -> Arc<TestApp> {
+    max_concurrency: usize,
+    metrics: MetricsSink,
+) -> Arc<App<J, S>> {
     Arc::new(App {
         deliverer: Deliverer::new(
-            JiraHttp::new().unwrap(),
-            SecretCache::new(
-                SecretsManager::new(secrets_client(&secrets_from.base_url)),
-                ttl,
-            ),
+            jira,
+            SecretCache::new(secrets, Duration::from_secs(300)),
             AllowedHosts::parse(allowed).unwrap(),
         ),
-        max_concurrency: concurrency,
-        metrics: Arc::new(|_| {}),
+        max_concurrency,
+        metrics,
     })
 }
 
-/// The app with its EMF metric lines captured.
-pub fn app_capturing_metrics(jira: &FakeJira) -> (Arc<TestApp>, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let mut app = Arc::try_unwrap(app(jira)).ok().expect("fresh app");
-    app.metrics = Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string()));
-    (Arc::new(app), lines)
+fn no_metrics() -> MetricsSink {
+    Arc::new(|_| {})
 }
 
+fn secrets_from(jira: &FakeJira) -> SecretsManager {
+    SecretsManager::new(secrets_client(&jira.base_url))
+}
+
+/// The app as `main` builds it, with secrets served by `jira` and loopback allowed.
 pub fn app(jira: &FakeJira) -> Arc<TestApp> {
-    app_with(jira, "127.0.0.1", Duration::from_secs(300), 10)
+    app_allowing(jira, "127.0.0.1")
+}
+
+/// The app with its own `ALLOWED_JIRA_HOSTS`.
+pub fn app_allowing(jira: &FakeJira, allowed: &str) -> Arc<TestApp> {
+    assemble(
+        JiraHttp::new().unwrap(),
+        secrets_from(jira),
+        allowed,
+        10,
+        no_metrics(),
+    )
+}
+
+/// The app with secrets read through `client` (e.g. a moto server).
+pub fn app_reading_secrets_through(client: aws_sdk_secretsmanager::Client) -> Arc<TestApp> {
+    assemble(
+        JiraHttp::new().unwrap(),
+        SecretsManager::new(client),
+        "127.0.0.1",
+        4,
+        no_metrics(),
+    )
+}
+
+/// One message at a time, with its EMF metric lines captured.
+pub fn sequential_app_capturing_metrics(
+    jira: &FakeJira,
+) -> (Arc<TestApp>, Arc<Mutex<Vec<String>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let app = assemble(
+        JiraHttp::new().unwrap(),
+        secrets_from(jira),
+        "127.0.0.1",
+        1,
+        Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())),
+    );
+    (app, lines)
+}
+
+/// The app with the real HTTP client wrapped by `wrap` (a seam the handler is generic over).
+pub fn app_wrapping_http<J: JiraApi>(
+    jira: &FakeJira,
+    wrap: impl FnOnce(JiraHttp) -> J,
+) -> Arc<App<J, SecretsManager>> {
+    assemble(
+        wrap(JiraHttp::new().unwrap()),
+        secrets_from(jira),
+        "127.0.0.1",
+        4,
+        no_metrics(),
+    )
 }
 
 pub fn alert(base_url: &str) -> Value {
@@ -112,7 +169,7 @@ pub fn alert(base_url: &str) -> Value {
     })
 }
 
-/// A distinct run of the sample detection.
+/// A distinct run of the sample detection (search id `srch-{n}`).
 pub fn run(base_url: &str, n: usize) -> Value {
     let mut a = alert(base_url);
     a["detection"]["search_id"] = json!(format!("srch-{n}"));
@@ -139,15 +196,36 @@ pub fn sqs(bodies: &[(&str, String)], arn: &str) -> Value {
     json!({ "Records": records })
 }
 
-pub const QUEUE: &str = "arn:aws:sqs:us-east-1:111122223333:alerts";
-pub const FIFO_QUEUE: &str = "arn:aws:sqs:us-east-1:111122223333:alerts.fifo";
+/// An SQS batch of runs `n` of the sample detection, message ids `m{n}`.
+pub fn sqs_of_runs(base_url: &str, runs: std::ops::Range<usize>) -> Value {
+    let bodies: Vec<(String, String)> = runs
+        .map(|n| (format!("m{n}"), run(base_url, n).to_string()))
+        .collect();
+    let refs: Vec<(&str, String)> = bodies
+        .iter()
+        .map(|(id, body)| (id.as_str(), body.clone()))
+        .collect();
+    sqs(&refs, QUEUE)
+}
 
-pub async fn invoke(app: &Arc<TestApp>, event: Value) -> Result<Value, InvocationError> {
+pub fn eventbridge(detail: Value) -> Value {
+    json!({
+        "version": "0", "id": "e-1", "detail-type": "Detection Alert", "source": "detections",
+        "account": "111122223333", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": detail
+    })
+}
+
+pub async fn invoke<J: JiraApi, S: SecretSource>(
+    app: &Arc<App<J, S>>,
+    event: Value,
+) -> Result<Value, InvocationError> {
     invoke_within(app, event, Duration::from_secs(60)).await
 }
 
-pub async fn invoke_within(
-    app: &Arc<TestApp>,
+/// Invokes with `budget` until the cutoff (on tokio's clock, paused or not).
+pub async fn invoke_within<J: JiraApi, S: SecretSource>(
+    app: &Arc<App<J, S>>,
     event: Value,
     budget: Duration,
 ) -> Result<Value, InvocationError> {
@@ -163,7 +241,22 @@ pub fn failures(answer: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Captures every log line written while the guard lives (current-thread tests only).
+/// The paths Jira received, in order.
+pub fn paths(jira: &FakeJira) -> Vec<String> {
+    jira.requests().into_iter().map(|r| r.path).collect()
+}
+
+/// The statuses Jira answered to requests whose path ends with `suffix`, in order.
+pub fn statuses(jira: &FakeJira, suffix: &str) -> Vec<u16> {
+    jira.requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(suffix))
+        .map(|r| r.status)
+        .collect()
+}
+
+/// Captures every log line written while the guard lives (current-thread tests only: the
+/// subscriber is the thread's default).
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
@@ -196,7 +289,7 @@ impl Write for Logs {
 }
 
 /// The token and its Basic-auth forms.
-pub fn token_forms() -> Vec<String> {
+fn token_forms() -> Vec<String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     vec![

@@ -4,11 +4,9 @@
 //! 2% ambiguous creates (created, then no answer before the client's timeout).
 //!
 //! `soak_short` (200 alerts) runs with the suite; `soak_full` (1,000 alerts) on demand:
-//!     cargo test --test soak -- --ignored --nocapture
+//!     cargo test --test it soak_full -- --ignored --nocapture
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use detection_jira::alert::{triage, Triage};
 use detection_jira::deliver::fingerprint_label;
 use fake_jira::{Config, FakeJira, Flavor, RandomFaults};
