@@ -1,8 +1,11 @@
 //! Shared test harness: the function's real HTTP clients against the strict fake Jira,
-//! which also serves the Secrets Manager call; events; a log capture.
+//! which also serves the Secrets Manager call; in-memory adapters for tests on tokio's
+//! paused clock; events; a log capture.
 //!
 //! Every construction of the app is here, so that a change of the crate's constructors is
 //! adapted in one place.
+
+pub mod memory;
 
 use detection_jira::deliver::Deliverer;
 use detection_jira::handler::{handle, App, InvocationError, MetricsSink};
@@ -135,6 +138,20 @@ pub fn app_wrapping_http<J: JiraApi>(
         secrets_from(jira),
         "127.0.0.1",
         4,
+        no_metrics(),
+    )
+}
+
+/// No sockets at all: the scripted in-memory Jira and secret, for tests on tokio's paused
+/// clock (which would otherwise jump ahead while a task waits on a real socket).
+pub fn in_memory_app(
+    jira: &memory::ScriptedJira,
+) -> Arc<App<memory::ScriptedJira, memory::OneSecret>> {
+    assemble(
+        jira.clone(),
+        memory::OneSecret(TOKEN),
+        "127.0.0.1",
+        10,
         no_metrics(),
     )
 }
