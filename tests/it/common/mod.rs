@@ -279,6 +279,16 @@ pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
     pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        // tracing caches each callsite's interest process-wide, and while one dispatcher is
+        // registered it computes it from the default of whichever thread first reaches the
+        // callsite: a parallel test's thread, without a subscriber, caches "never" and this
+        // capture misses the event (tokio-rs/tracing#3611; seen here with --test-threads 8).
+        // A global subscriber that writes nothing gives every thread a default interested in
+        // everything; the rebuild repairs what was cached before.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -287,6 +297,7 @@ impl Logs {
             .with_writer(move || writer.clone())
             .finish();
         let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
         (logs, guard)
     }
 
