@@ -2,11 +2,8 @@
 //! EventBridge events, direct invocations, FIFO groups, what one batch costs (secret,
 //! serverInfo), garbage and panics confined to their message, EMF metrics.
 
+use crate::common::adapters::PanicsOnBoom;
 use crate::common::*;
-use detection_jira::issue::ApiFlavor;
-use detection_jira::jira::{
-    Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp,
-};
 use fake_jira::{FaultKind, Flavor};
 use serde_json::{json, Value};
 
@@ -227,55 +224,6 @@ async fn emf_metrics_count_a_mixed_batch() {
         })
         .collect();
     assert_eq!(classes, [("bad-input", 1), ("rejected", 1)]);
-}
-
-/// The real client, panicking for one project: a simulated bug in the seam the handler is
-/// generic over.
-struct PanicsOnBoom(JiraHttp);
-
-impl JiraApi for PanicsOnBoom {
-    async fn server_info(&self, call: Call<'_>) -> Result<Deployment, JiraError> {
-        self.0.server_info(call).await
-    }
-    async fn search(
-        &self,
-        call: Call<'_>,
-        flavor: ApiFlavor,
-        jql: &str,
-        max: u32,
-    ) -> Result<Vec<FoundIssue>, JiraError> {
-        assert!(!jql.contains("BOOM"), "simulated bug");
-        self.0.search(call, flavor, jql, max).await
-    }
-    async fn create_issue(
-        &self,
-        call: Call<'_>,
-        flavor: ApiFlavor,
-        body: &str,
-    ) -> Result<CreatedIssue, JiraError> {
-        self.0.create_issue(call, flavor, body).await
-    }
-    async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
-        self.0.get_json(call, path).await
-    }
-    async fn add_labels(
-        &self,
-        call: Call<'_>,
-        flavor: ApiFlavor,
-        key: &str,
-        labels: &[String],
-    ) -> Result<(), JiraError> {
-        self.0.add_labels(call, flavor, key, labels).await
-    }
-    async fn add_comment(
-        &self,
-        call: Call<'_>,
-        flavor: ApiFlavor,
-        key: &str,
-        body: &Value,
-    ) -> Result<(), JiraError> {
-        self.0.add_comment(call, flavor, key, body).await
-    }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 //! the in-memory Jira: no sockets, so the clock only moves when every task waits on a timer,
 //! and a wait of 7 s reads as 7 s however loaded the machine is.
 
-use crate::common::memory::{Reply, ScriptedJira};
+use crate::common::adapters::{Reply, ScriptedJira};
 use crate::common::*;
 use detection_jira::jira::JiraError;
 use fake_jira::{FaultKind, Flavor};

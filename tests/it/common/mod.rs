@@ -1,11 +1,10 @@
 //! Shared test harness: the function's real HTTP clients against the strict fake Jira,
-//! which also serves the Secrets Manager call; in-memory adapters for tests on tokio's
-//! paused clock; events; a log capture.
+//! which also serves the Secrets Manager call; events; a log capture.
 //!
-//! Every construction of the app is here, so that a change of the crate's constructors is
-//! adapted in one place.
+//! Every construction of the app is here, and every test implementation of the crate's
+//! traits is in `adapters`, so that a change of the crate's API is adapted in one place.
 
-pub mod memory;
+pub mod adapters;
 
 use detection_jira::deliver::Deliverer;
 use detection_jira::handler::{handle, App, InvocationError, MetricsSink};
@@ -145,11 +144,11 @@ pub fn app_wrapping_http<J: JiraApi>(
 /// No sockets at all: the scripted in-memory Jira and secret, for tests on tokio's paused
 /// clock (which would otherwise jump ahead while a task waits on a real socket).
 pub fn in_memory_app(
-    jira: &memory::ScriptedJira,
-) -> Arc<App<memory::ScriptedJira, memory::OneSecret>> {
+    jira: &adapters::ScriptedJira,
+) -> Arc<App<adapters::ScriptedJira, adapters::OneSecret>> {
     assemble(
         jira.clone(),
-        memory::OneSecret(TOKEN),
+        adapters::OneSecret(TOKEN),
         "127.0.0.1",
         10,
         no_metrics(),

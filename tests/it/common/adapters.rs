@@ -1,8 +1,13 @@
-//! In-memory adapters: a scripted Jira and a fixed secret. No sockets, so tests can run on
-//! tokio's paused clock and read waits off it exactly.
+//! Test implementations of the crate's seams (`JiraApi`, `SecretSource`), all here so that a
+//! change of those traits is adapted in one place:
+//! - a scripted in-memory Jira and a fixed secret: no sockets, so tests can run on tokio's
+//!   paused clock and read waits off it exactly;
+//! - the real HTTP client with a simulated bug.
 
 use detection_jira::issue::ApiFlavor;
-use detection_jira::jira::{Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError};
+use detection_jira::jira::{
+    Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp,
+};
 use detection_jira::secrets::{SecretError, SecretSource};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -145,5 +150,54 @@ pub struct OneSecret(pub &'static str);
 impl SecretSource for OneSecret {
     async fn fetch(&self, _id: &str) -> Result<String, SecretError> {
         Ok(self.0.to_string())
+    }
+}
+
+/// The real client, panicking for one project: a simulated bug in the seam the handler is
+/// generic over.
+pub struct PanicsOnBoom(pub JiraHttp);
+
+impl JiraApi for PanicsOnBoom {
+    async fn server_info(&self, call: Call<'_>) -> Result<Deployment, JiraError> {
+        self.0.server_info(call).await
+    }
+    async fn search(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        jql: &str,
+        max: u32,
+    ) -> Result<Vec<FoundIssue>, JiraError> {
+        assert!(!jql.contains("BOOM"), "simulated bug");
+        self.0.search(call, flavor, jql, max).await
+    }
+    async fn create_issue(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        body: &str,
+    ) -> Result<CreatedIssue, JiraError> {
+        self.0.create_issue(call, flavor, body).await
+    }
+    async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
+        self.0.get_json(call, path).await
+    }
+    async fn add_labels(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        key: &str,
+        labels: &[String],
+    ) -> Result<(), JiraError> {
+        self.0.add_labels(call, flavor, key, labels).await
+    }
+    async fn add_comment(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        self.0.add_comment(call, flavor, key, body).await
     }
 }
