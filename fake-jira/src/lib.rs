@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
@@ -64,9 +64,10 @@ pub struct Config {
     pub link_types: Vec<String>,
     /// Secrets Manager stand-in: secret id (name or ARN) -> SecretString.
     pub secrets: HashMap<String, String>,
-    /// How long a new issue stays invisible to search (Cloud's search is eventually
-    /// consistent).
-    pub index_lag: Duration,
+    /// Cloud's search is eventually consistent. While this is true, a new issue stays out
+    /// of search results until `FakeJira::index_now` is called: a switch, not a clock, so
+    /// that a test states when the index catches up instead of racing it.
+    pub defer_indexing: bool,
     /// Seeded random faults on Jira requests (soak tests).
     pub random_faults: Option<RandomFaults>,
     /// Added to every Jira request (benchmarks of the critical path).
@@ -74,14 +75,13 @@ pub struct Config {
 }
 
 /// Random transient faults: each Jira request fails with probability `transient` (a 429
-/// with Retry-After 1, a 503 or a 502, chosen at random); each create succeeds but hangs
-/// for `hang` with probability `ambiguous`, so the client cannot know it worked.
+/// with Retry-After 1, a 503 or a 502, chosen at random); each create succeeds but is never
+/// answered with probability `ambiguous`, so the client cannot know it worked.
 #[derive(Debug, Clone)]
 pub struct RandomFaults {
     pub seed: u64,
     pub transient: f64,
     pub ambiguous: f64,
-    pub hang: Duration,
 }
 
 pub const DEMO_USER: &str = "secops-bot@acme.example";
@@ -129,7 +129,7 @@ impl Config {
                 .map(|s| s.to_string())
                 .collect(),
             secrets: HashMap::new(),
-            index_lag: Duration::ZERO,
+            defer_indexing: false,
             random_faults: None,
             latency: Duration::ZERO,
         }
@@ -139,9 +139,9 @@ impl Config {
 /// A scripted misbehaviour, taken from the queue by the first request whose path contains
 /// `path` (any request when empty).
 #[derive(Debug, Clone)]
-pub struct Fault {
-    pub path: String,
-    pub kind: FaultKind,
+pub(crate) struct Fault {
+    path: String,
+    kind: FaultKind,
 }
 
 #[derive(Debug, Clone)]
@@ -153,9 +153,10 @@ pub enum FaultKind {
     },
     /// Wait, then handle the request normally.
     Delay(Duration),
-    /// Handle the request (an issue is created), then keep the client waiting this long
-    /// before answering: the client times out not knowing the outcome.
-    SucceedThenHang(Duration),
+    /// Handle the request (an issue is created), then never answer: the client gives up
+    /// (its own timeout) not knowing the outcome. No duration, so there is no race between
+    /// the answer and the client's timeout.
+    SucceedWithoutAnswer,
     /// Answer a redirect to this location.
     Redirect(String),
 }
@@ -168,19 +169,20 @@ pub struct Issue {
     pub links: Vec<(String, String)>,
     pub comments: Vec<Value>,
     pub status_category: String,
-    pub created: Instant,
+    /// Visible to search (see `Config::defer_indexing`).
+    pub indexed: bool,
     /// The API version it was created through (2 or 3).
     pub api: u8,
 }
 
+/// One request Jira received (Secrets Manager calls are not among them).
 #[derive(Debug, Clone)]
 pub struct Recorded {
     /// The client's port: one per TCP connection.
     pub peer_port: u16,
-    pub method: String,
     pub path: String,
     pub authorization: Option<String>,
-    pub body: Value,
+    /// The status answered (for a request never answered, the one it would have had).
     pub status: u16,
 }
 
@@ -227,7 +229,7 @@ impl FakeJira {
                     links: vec![],
                     comments: vec![],
                     status_category: "indeterminate".into(),
-                    created: Instant::now(),
+                    indexed: true,
                     api: 2,
                 });
             }
@@ -269,10 +271,6 @@ impl FakeJira {
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    pub fn issues(&self) -> Vec<Issue> {
-        self.with(|s| s.issues.clone())
     }
 
     /// Issues created through the API (not the seeded SEC-1 and SEC-42).
@@ -322,6 +320,11 @@ impl FakeJira {
                 i.status_category = category.to_string();
             }
         })
+    }
+
+    /// Cloud's index catches up: every issue created so far becomes visible to search.
+    pub fn index_now(&self) {
+        self.with(|s| s.issues.iter_mut().for_each(|i| i.indexed = true))
     }
 
     pub fn configure(&self, f: impl FnOnce(&mut Config)) {
@@ -387,7 +390,7 @@ async fn handle(
         let scripted = pos.and_then(|i| s.faults.remove(i));
         scripted.or_else(|| random_fault(&mut s, &path))
     };
-    let mut hang_after = None;
+    let mut no_answer = false;
     if let Some(f) = fault {
         match f.kind {
             FaultKind::Status {
@@ -396,15 +399,7 @@ async fn handle(
             } => {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                record(
-                    &state,
-                    peer,
-                    &method,
-                    &path,
-                    &headers,
-                    &body,
-                    status.as_u16(),
-                );
+                record(&state, peer, &path, &headers, status.as_u16());
                 let mut resp = jira_error(status, &["Injected fault"], &BTreeMap::new());
                 if let Some(secs) = retry_after {
                     resp.headers_mut().insert("retry-after", secs.into());
@@ -412,9 +407,9 @@ async fn handle(
                 return resp;
             }
             FaultKind::Delay(d) => tokio::time::sleep(d).await,
-            FaultKind::SucceedThenHang(d) => hang_after = Some(d),
+            FaultKind::SucceedWithoutAnswer => no_answer = true,
             FaultKind::Redirect(location) => {
-                record(&state, peer, &method, &path, &headers, &body, 302);
+                record(&state, peer, &path, &headers, 302);
                 return (StatusCode::FOUND, [("location", location)]).into_response();
             }
         }
@@ -426,12 +421,13 @@ async fn handle(
         drop(s);
         // Secrets Manager calls are counted apart: `requests` is what Jira received.
         if !headers.contains_key("x-amz-target") {
-            record(&state, peer, &method, &path, &headers, &body, status);
+            record(&state, peer, &path, &headers, status);
         }
         resp
     };
-    if let Some(d) = hang_after {
-        tokio::time::sleep(d).await;
+    if no_answer {
+        // The connection stays open until the client gives up; hyper then drops this.
+        std::future::pending::<()>().await;
     }
     resp
 }
@@ -457,7 +453,7 @@ fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
             },
         }
     } else if path.ends_with("/issue") && s.rng.f64() < r.ambiguous {
-        FaultKind::SucceedThenHang(r.hang)
+        FaultKind::SucceedWithoutAnswer
     } else {
         return None;
     };
@@ -470,22 +466,18 @@ fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
 fn record(
     state: &Arc<Mutex<State>>,
     peer: SocketAddr,
-    method: &Method,
     path: &str,
     headers: &HeaderMap,
-    body: &Bytes,
     status: u16,
 ) {
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
     s.requests.push(Recorded {
         peer_port: peer.port(),
-        method: method.to_string(),
         path: path.to_string(),
         authorization: headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        body: serde_json::from_slice(body).unwrap_or(Value::Null),
         status,
     });
 }

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Instant;
 
 const DESCRIPTION_LIMIT: usize = 32_767;
 
@@ -280,7 +279,7 @@ pub(crate) fn create_issue(
         links,
         comments: vec![],
         status_category: "new".into(),
-        created: Instant::now(),
+        indexed: !s.config.defer_indexing,
         api,
     });
     (
@@ -380,11 +379,10 @@ pub(crate) fn search(s: &mut State, body: &Value, cloud_jql: bool) -> Response {
         Err(e) => return jira_error(StatusCode::BAD_REQUEST, &[&e], &BTreeMap::new()),
     };
     let max = body.get("maxResults").and_then(Value::as_u64).unwrap_or(50) as usize;
-    let lag = s.config.index_lag;
     let found: Vec<Value> = s
         .issues
         .iter()
-        .filter(|i| i.created.elapsed() >= lag)
+        .filter(|i| i.indexed)
         .filter(|i| {
             clauses.iter().all(|c| match c {
                 Clause::Project(p) => i.key.starts_with(&format!("{p}-")),

@@ -1,10 +1,8 @@
 //! check_destination against the strict fake Jira: each check failing on its own names the
 //! problem and the fix; a good destination passes and can create a test issue.
 
-mod common;
-
-use common::*;
-use fake_jira::Flavor;
+use crate::common::*;
+use fake_jira::{FakeJira, Flavor};
 use serde_json::{json, Value};
 
 fn request(base: &str) -> Value {
@@ -86,7 +84,7 @@ async fn create_test_issue_answers_its_key() {
 /// Breaks one thing, and expects exactly that check to fail with `detail` and `fix` words.
 async fn expect_failure(
     flavor: Flavor,
-    breakage: impl FnOnce(&fake_jira::FakeJira, &mut Value),
+    breakage: impl FnOnce(&FakeJira, &mut Value),
     name: &str,
     detail: &str,
     fix: &str,
@@ -214,12 +212,7 @@ async fn each_problem_is_named_with_its_fix() {
 #[tokio::test]
 async fn a_host_outside_the_allow_list_fails_before_any_request() {
     let jira = fake(Flavor::Cloud).await;
-    let app = app_with(
-        &jira,
-        "acme.atlassian.net",
-        std::time::Duration::from_secs(60),
-        2,
-    );
+    let app = app_allowing(&jira, "acme.atlassian.net");
     let report = invoke(&app, request(&jira.base_url)).await.unwrap();
     let failures = failed(&report);
     assert_eq!(failures[0].0, "allowed_host");

@@ -1,13 +1,11 @@
 //! The fake Jira is only worth its tests if it rejects what real Jira rejects, with
 //! Jira's messages (shared/jira/behaviour.md). These requests are sent by hand.
 
-mod common;
-
-use common::*;
-use fake_jira::Flavor;
+use crate::common::*;
+use fake_jira::{FakeJira, Flavor};
 use serde_json::{json, Value};
 
-async fn post(jira: &fake_jira::FakeJira, path: &str, body: Value) -> (u16, Value) {
+async fn post(jira: &FakeJira, path: &str, body: Value) -> (u16, Value) {
     let resp = reqwest::Client::new()
         .post(format!("{}{path}", jira.base_url))
         .basic_auth(USER, Some(TOKEN))
@@ -158,21 +156,50 @@ async fn server_info_tells_the_deployments_apart() {
     }
 }
 
+/// Cloud's search is eventually consistent; the fake's index catches up when the test says.
 #[tokio::test]
-async fn search_honours_index_lag() {
+async fn search_misses_new_issues_until_the_index_catches_up() {
     let jira = fake(Flavor::Cloud).await;
-    jira.configure(|c| c.index_lag = std::time::Duration::from_millis(300));
-    let mut body = fields(Flavor::Cloud);
-    body["fields"]["labels"] = json!(["fp-1"]);
-    assert_eq!(post(&jira, "/rest/api/3/issue", body).await.0, 201);
-    let query = json!({"jql": "project = \"SEC\" AND labels = \"fp-1\"", "maxResults": 1});
-    let (_, found) = post(&jira, "/rest/api/3/search/jql", query.clone()).await;
+    jira.configure(|c| c.defer_indexing = true);
+    let create = |label: &str| {
+        let mut body = fields(Flavor::Cloud);
+        body["fields"]["labels"] = json!([label]);
+        post(&jira, "/rest/api/3/issue", body)
+    };
+    let found = |label: &str| {
+        let query =
+            json!({"jql": format!("project = \"SEC\" AND labels = \"{label}\""), "maxResults": 1});
+        let search = post(&jira, "/rest/api/3/search/jql", query);
+        async move { search.await.1["issues"].as_array().unwrap().len() }
+    };
+    assert_eq!(create("fp-1").await.0, 201);
+    assert_eq!(found("fp-1").await, 0, "not indexed yet");
+    assert_eq!(found("fp-1").await, 0, "no clock: it waits to be told");
+    jira.index_now();
+    assert_eq!(found("fp-1").await, 1);
+    // A later issue waits for the next catch-up.
+    assert_eq!(create("fp-2").await.0, 201);
+    assert_eq!(found("fp-2").await, 0);
+    jira.index_now();
+    assert_eq!(found("fp-2").await, 1);
+}
+
+/// Server/DC priority schemes: a priority Jira knows may still be closed to one project.
+#[tokio::test]
+async fn a_priority_outside_the_projects_scheme_is_refused() {
+    let jira = fake(Flavor::Server).await;
+    jira.configure(|c| c.projects[0].priorities = Some(vec!["Medium".into(), "Low".into()]));
+    let with_priority = |name: &str| {
+        let mut body = fields(Flavor::Server);
+        body["fields"]["priority"] = json!({"name": name});
+        body
+    };
+    let (status, body) = post(&jira, "/rest/api/2/issue", with_priority("High")).await;
+    assert_eq!(status, 400, "{body}");
     assert_eq!(
-        found["issues"].as_array().unwrap().len(),
-        0,
-        "not indexed yet"
+        body["errors"]["priority"],
+        "This priority is not available for this project."
     );
-    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
-    let (_, found) = post(&jira, "/rest/api/3/search/jql", query).await;
-    assert_eq!(found["issues"].as_array().unwrap().len(), 1);
+    let (status, body) = post(&jira, "/rest/api/2/issue", with_priority("Low")).await;
+    assert_eq!(status, 201, "{body}");
 }

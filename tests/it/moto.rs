@@ -2,19 +2,12 @@
 //! production configures an endpoint: `AWS_ENDPOINT_URL_SECRETS_MANAGER`-style endpoint URL.
 //! moto comes from `make deps` (.venv/bin/moto_server) or MOTO_SERVER.
 
-mod common;
-
-use common::*;
-use detection_jira::deliver::Deliverer;
-use detection_jira::handler::App;
-use detection_jira::hosts::AllowedHosts;
-use detection_jira::jira::JiraHttp;
-use detection_jira::secrets::{SecretCache, SecretSource, SecretsManager};
+use crate::common::*;
+use detection_jira::secrets::{SecretSource, SecretsManager};
 use fake_jira::Flavor;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 struct Moto {
@@ -115,14 +108,7 @@ async fn secrets_manager_through_the_sdk_against_moto() {
 
     // The whole handler, with the email coming from the secret.
     let jira = fake(Flavor::Cloud).await;
-    let app = Arc::new(App::new(
-        Deliverer::new(
-            JiraHttp::new().unwrap(),
-            SecretCache::new(SecretsManager::new(client), Duration::from_secs(300)),
-            AllowedHosts::parse("127.0.0.1").unwrap(),
-        ),
-        4,
-    ));
+    let app = app_reading_secrets_through(client);
     let mut a = alert(&jira.base_url);
     a["destination"].as_object_mut().unwrap().remove("email");
     let answer = invoke(&app, a).await.unwrap();

@@ -2,9 +2,7 @@
 //! loopback, with its configuration in the environment, Secrets Manager through
 //! `AWS_ENDPOINT_URL_SECRETS_MANAGER`, and the strict fake Jira.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use fake_jira::runtime::{function_command, RuntimeApi};
 use fake_jira::Flavor;
 use serde_json::json;

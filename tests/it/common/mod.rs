@@ -1,0 +1,336 @@
+//! Shared test harness: the function's real HTTP clients against the strict fake Jira,
+//! which also serves the Secrets Manager call; events; a log capture.
+//!
+//! Every construction of the app is here, and every test implementation of the crate's
+//! traits is in `adapters`, so that a change of the crate's API is adapted in one place.
+
+pub mod adapters;
+
+use detection_jira::deliver::Deliverer;
+use detection_jira::handler::{handle, App, InvocationError, MetricsSink};
+use detection_jira::hosts::AllowedHosts;
+use detection_jira::jira::{JiraApi, JiraHttp};
+use detection_jira::secrets::{SecretCache, SecretSource, SecretsManager};
+use fake_jira::{Config, FakeJira, Flavor};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Recognisable fake credentials: tests assert they never show up in output.
+pub const TOKEN: &str = "FAKE-TOKEN-7c1d9e-do-not-log";
+pub const USER: &str = "secops-bot@acme.example";
+pub const SECRET_ID: &str = "jira/secops";
+
+pub const QUEUE: &str = "arn:aws:sqs:us-east-1:111122223333:alerts";
+pub const FIFO_QUEUE: &str = "arn:aws:sqs:us-east-1:111122223333:alerts.fifo";
+
+/// The app as `main` builds it: the reqwest Jira client and Secrets Manager through the SDK.
+pub type TestApp = App<JiraHttp, SecretsManager>;
+
+pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    secrets_client_in(endpoint, "us-east-1")
+}
+
+pub fn secrets_client_in(endpoint: &str, region: &'static str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(Credentials::new(
+            "AKIDFAKEFAKEFAKE",
+            "fake-secret-key",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
+
+/// A fake Jira that knows `USER`/`TOKEN` and serves the secret `SECRET_ID`.
+pub async fn fake(flavor: Flavor) -> FakeJira {
+    let mut config = Config::standard(flavor);
+    config.users.insert(USER.into(), TOKEN.into());
+    config.secrets.insert(SECRET_ID.into(), TOKEN.into());
+    FakeJira::start(config).await
+}
+
+/// The one place the app is put together.
+fn assemble<J: JiraApi, S: SecretSource>(
+    jira: J,
+    secrets: S,
+    allowed: &str,
+    max_concurrency: usize,
+    metrics: MetricsSink,
+) -> Arc<App<J, S>> {
+    Arc::new(App {
+        deliverer: Deliverer::new(
+            jira,
+            SecretCache::new(secrets, Duration::from_secs(300)),
+            AllowedHosts::parse(allowed).unwrap(),
+        ),
+        max_concurrency,
+        metrics,
+    })
+}
+
+fn no_metrics() -> MetricsSink {
+    Arc::new(|_| {})
+}
+
+fn secrets_from(jira: &FakeJira) -> SecretsManager {
+    SecretsManager::new(secrets_client(&jira.base_url))
+}
+
+/// The app as `main` builds it, with secrets served by `jira` and loopback allowed.
+pub fn app(jira: &FakeJira) -> Arc<TestApp> {
+    app_allowing(jira, "127.0.0.1")
+}
+
+/// The app with its own `ALLOWED_JIRA_HOSTS`.
+pub fn app_allowing(jira: &FakeJira, allowed: &str) -> Arc<TestApp> {
+    assemble(
+        JiraHttp::new().unwrap(),
+        secrets_from(jira),
+        allowed,
+        10,
+        no_metrics(),
+    )
+}
+
+/// The app with secrets read through `client` (e.g. a moto server).
+pub fn app_reading_secrets_through(client: aws_sdk_secretsmanager::Client) -> Arc<TestApp> {
+    assemble(
+        JiraHttp::new().unwrap(),
+        SecretsManager::new(client),
+        "127.0.0.1",
+        4,
+        no_metrics(),
+    )
+}
+
+/// One message at a time, with its EMF metric lines captured.
+pub fn sequential_app_capturing_metrics(
+    jira: &FakeJira,
+) -> (Arc<TestApp>, Arc<Mutex<Vec<String>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let app = assemble(
+        JiraHttp::new().unwrap(),
+        secrets_from(jira),
+        "127.0.0.1",
+        1,
+        Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())),
+    );
+    (app, lines)
+}
+
+/// The app with the real HTTP client wrapped by `wrap` (a seam the handler is generic over).
+pub fn app_wrapping_http<J: JiraApi>(
+    jira: &FakeJira,
+    wrap: impl FnOnce(JiraHttp) -> J,
+) -> Arc<App<J, SecretsManager>> {
+    assemble(
+        wrap(JiraHttp::new().unwrap()),
+        secrets_from(jira),
+        "127.0.0.1",
+        4,
+        no_metrics(),
+    )
+}
+
+/// No sockets at all: the scripted in-memory Jira and secret, for tests on tokio's paused
+/// clock (which would otherwise jump ahead while a task waits on a real socket).
+pub fn in_memory_app(
+    jira: &adapters::ScriptedJira,
+) -> Arc<App<adapters::ScriptedJira, adapters::OneSecret>> {
+    assemble(
+        jira.clone(),
+        adapters::OneSecret(TOKEN),
+        "127.0.0.1",
+        10,
+        no_metrics(),
+    )
+}
+
+pub fn alert(base_url: &str) -> Value {
+    json!({
+        "destination": {
+            "instance_url": base_url,
+            "email": USER,
+            "api_token_secret": SECRET_ID,
+            "project_key": "SEC",
+            "priority_map": {},
+            "labels": ["team-blue"],
+        },
+        "detection": {
+            "id": 4211,
+            "name": "Impossible travel for privileged user",
+            "description": "Sign-ins from two countries within 10 minutes.",
+            "severity": "HIGH",
+            "outcome": "MATCHED",
+            "match_count": 17,
+            "run_type": "SCHEDULED",
+            "threshold": {"operator": "GREATER_THAN", "value": 0, "eagerness": "EAGER"},
+            "exhaustiveness": "EXHAUSTIVE",
+            "search_id": "srch-8f2c",
+            "trace_id": "1-6543-abcdef",
+            "ran_at": "2026-11-24T10:00:00Z",
+            "time_range": {"start": "2026-11-24T09:00:00Z", "end": "2026-11-24T10:00:00Z"},
+            "replay_url": "https://app.example.com/replay/srch-8f2c",
+            "errors": []
+        }
+    })
+}
+
+/// A distinct run of the sample detection (search id `srch-{n}`).
+pub fn run(base_url: &str, n: usize) -> Value {
+    let mut a = alert(base_url);
+    a["detection"]["search_id"] = json!(format!("srch-{n}"));
+    a
+}
+
+pub fn sqs(bodies: &[(&str, String)], arn: &str) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            json!({
+                "messageId": id,
+                "receiptHandle": "rh",
+                "body": body,
+                "attributes": {"MessageGroupId": "g1", "ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// An SQS batch of runs `n` of the sample detection, message ids `m{n}`.
+pub fn sqs_of_runs(base_url: &str, runs: std::ops::Range<usize>) -> Value {
+    let bodies: Vec<(String, String)> = runs
+        .map(|n| (format!("m{n}"), run(base_url, n).to_string()))
+        .collect();
+    let refs: Vec<(&str, String)> = bodies
+        .iter()
+        .map(|(id, body)| (id.as_str(), body.clone()))
+        .collect();
+    sqs(&refs, QUEUE)
+}
+
+pub fn eventbridge(detail: Value) -> Value {
+    json!({
+        "version": "0", "id": "e-1", "detail-type": "Detection Alert", "source": "detections",
+        "account": "111122223333", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": detail
+    })
+}
+
+pub async fn invoke<J: JiraApi, S: SecretSource>(
+    app: &Arc<App<J, S>>,
+    event: Value,
+) -> Result<Value, InvocationError> {
+    invoke_within(app, event, Duration::from_secs(60)).await
+}
+
+/// Invokes with `budget` until the cutoff (on tokio's clock, paused or not).
+pub async fn invoke_within<J: JiraApi, S: SecretSource>(
+    app: &Arc<App<J, S>>,
+    event: Value,
+    budget: Duration,
+) -> Result<Value, InvocationError> {
+    handle(app.clone(), event, tokio::time::Instant::now() + budget).await
+}
+
+pub fn failures(answer: &Value) -> Vec<String> {
+    answer["batchItemFailures"]
+        .as_array()
+        .expect("an SQS answer")
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The paths Jira received, in order.
+pub fn paths(jira: &FakeJira) -> Vec<String> {
+    jira.requests().into_iter().map(|r| r.path).collect()
+}
+
+/// The statuses Jira answered to requests whose path ends with `suffix`, in order.
+pub fn statuses(jira: &FakeJira, suffix: &str) -> Vec<u16> {
+    jira.requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(suffix))
+        .map(|r| r.status)
+        .collect()
+}
+
+/// Captures every log line written while the guard lives (current-thread tests only: the
+/// subscriber is the thread's default).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        // tracing caches each callsite's interest process-wide, and while one dispatcher is
+        // registered it computes it from the default of whichever thread first reaches the
+        // callsite: a parallel test's thread, without a subscriber, caches "never" and this
+        // capture misses the event (tokio-rs/tracing#3611; seen here with --test-threads 8).
+        // A global subscriber that writes nothing gives every thread a default interested in
+        // everything; the rebuild repairs what was cached before.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        (logs, guard)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The token and its Basic-auth forms.
+fn token_forms() -> Vec<String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    vec![
+        TOKEN.to_string(),
+        b64.encode(format!("{USER}:{TOKEN}")),
+        b64.encode(TOKEN),
+    ]
+}
+
+pub fn assert_no_token(what: &str, text: &str) {
+    for form in token_forms() {
+        assert!(
+            !text.contains(&form),
+            "{what} leaks the token ({form}):\n{text}"
+        );
+    }
+}

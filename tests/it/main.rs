@@ -1,0 +1,30 @@
+//! The integration suite, one test binary (it links once; every shared helper is used).
+//!
+//!     cargo test --test it                      everything but the long soak
+//!     cargo test --test it security::           one area
+//!     cargo test --test it soak_full -- --ignored --nocapture
+
+mod common;
+
+/// Input shapes and batches: SQS, EventBridge, direct; FIFO; metrics; garbage and panics.
+mod batches;
+/// The real binary against a Lambda Runtime API stand-in.
+mod binary;
+/// Issue creation on Cloud and Server/DC: fields, ADF and wiki, fallbacks, links, repeats.
+mod creation;
+/// The `check_destination` preflight.
+mod destination_check;
+/// The fake Jira itself rejects what Jira rejects, with Jira's messages.
+mod fake_jira;
+/// Secrets Manager through the real SDK against a moto server (a process).
+mod moto;
+/// Parsing and building under generated input (proptest).
+mod properties;
+/// Retries, throttling, unanswered creates, the invocation deadline.
+mod resilience;
+/// The Secrets Manager adapter with `aws-smithy-mocks` standing in for the service.
+mod secrets_sdk;
+/// Allow-list, bound secrets, redirects, the token never shown; auth, rotation, PATs.
+mod security;
+/// Seeded fault injection through a simulated SQS queue.
+mod soak;
