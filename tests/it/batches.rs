@@ -59,13 +59,13 @@ async fn direct_invocations_answer_skips_and_errors() {
     let mut a = alert(&jira.base_url);
     a["destination"]["project_key"] = json!("sec");
     let e = invoke(&app, a).await.unwrap_err();
-    assert_eq!(e.class, "bad-input");
+    assert_eq!(e.class.as_str(), "bad-input");
     assert!(e.message.contains("destination.project_key"), "{e}");
 
     let e = invoke(&app, json!({"hello": "world"})).await.unwrap_err();
     assert!(e.message.contains("unrecognised input"), "{e}");
     let e = invoke(&app, json!([1])).await.unwrap_err();
-    assert_eq!(e.class, "bad-input");
+    assert_eq!(e.class.as_str(), "bad-input");
     assert!(jira.requests().is_empty());
 }
 

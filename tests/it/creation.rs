@@ -206,12 +206,9 @@ async fn required_field_rejections_fail_with_jira_text_and_fix() {
     let mut a = alert(&jira.base_url);
     a["destination"]["issue_type"] = json!("Incident");
     let e = invoke(&app, a).await.unwrap_err();
-    assert_eq!(e.class, "rejected");
+    assert_eq!(e.class.as_str(), "rejected");
     assert!(e.message.contains("valid issue type is required"), "{e}");
-    assert!(
-        e.message.contains("Check issue type exists in project"),
-        "{e}"
-    );
+    assert!(e.fix.contains("Check issue type exists in project"), "{e}");
 
     let mut a = alert(&jira.base_url);
     a["destination"]["project_key"] = json!("NOPE");

@@ -16,6 +16,8 @@ mod creation;
 mod destination_check;
 /// The fake Jira itself rejects what Jira rejects, with Jira's messages.
 mod fake_jira;
+/// The idempotency ledger: containers sharing a DynamoDB table (moto); its failure modes.
+mod ledger;
 /// Secrets Manager through the real SDK against a moto server (a process).
 mod moto;
 /// Parsing and building under generated input (proptest).

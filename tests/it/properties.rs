@@ -81,25 +81,22 @@ fn mostly_valid_alert() -> impl Strategy<Value = Value> {
             0..5,
         )),
         any::<bool>(),
-        any_json(),
     )
-        .prop_map(
-            |(project_key, labels, priority_map, group_repeats, extra)| {
-                let mut d = json!({
-                    "instance_url": "https://acme.atlassian.net",
-                    "email": "a@b.c",
-                    "api_token_secret": "jira/secops",
-                    "project_key": project_key,
-                    "labels": labels,
-                    "group_repeats": group_repeats,
-                });
-                if let Some(map) = priority_map {
-                    d["priority_map"] = json!(map);
-                }
-                merge_unknown(&mut d, extra);
-                d
-            },
-        );
+        .prop_map(|(project_key, labels, priority_map, group_repeats)| {
+            let mut d = json!({
+                "instance_url": "https://acme.atlassian.net",
+                "email": "a@b.c",
+                "api_token_secret": "jira/secops",
+                "project_key": project_key,
+                "labels": labels,
+                "group_repeats": group_repeats,
+            });
+            if let Some(map) = priority_map {
+                d["priority_map"] = json!(map);
+            }
+            // Unknown destination keys are refused (a typo must not pass silently).
+            d
+        });
     let detection = (
         prop_oneof![
             any::<i64>().prop_map(|n| json!(n)),
@@ -110,7 +107,11 @@ fn mostly_valid_alert() -> impl Strategy<Value = Value> {
         severity(),
         prop::option::of(any::<i64>()),
         prop::option::of(nasty_text()),
-        prop::option::of(nasty_text()),
+        // A replay URL is a URL (anything else is refused); its path may be hostile.
+        prop::option::of(
+            "[A-Za-z0-9{}|!<>\\\"^`%*_#\\[\\]-]{0,200}"
+                .prop_map(|p| format!("https://app.example.com/{p}")),
+        ),
         prop::collection::vec(".{0,80}", 0..60),
         prop::option::of((nasty_text(), nasty_text())),
         prop::option::of(nasty_text()),
@@ -175,7 +176,7 @@ fn check_built(v: &Value) -> Result<bool, TestCaseError> {
     };
     let spec = build_issue(&alert, &["detection-run-x".into()]);
     for flavor in [ApiFlavor::V2, ApiFlavor::V3] {
-        let body = spec.to_request(flavor);
+        let body: Value = serde_json::from_str(&spec.to_body(flavor)).unwrap();
         let f = &body["fields"];
         let summary = f["summary"].as_str().unwrap_or_default();
         prop_assert!(!summary.trim().is_empty(), "blank summary");

@@ -8,6 +8,7 @@
 use crate::common::adapters::{Reply, ScriptedJira};
 use crate::common::*;
 use detection_jira::jira::JiraError;
+use detection_jira::ledger::{Ledger, MemoryLedger};
 use fake_jira::{FaultKind, Flavor};
 use serde_json::json;
 use std::time::Duration;
@@ -43,7 +44,7 @@ async fn a_retry_after_beyond_the_deadline_is_not_waited_for() {
     let e = invoke_within(&app, alert(&jira.base_url), Duration::from_secs(60))
         .await
         .unwrap_err();
-    assert_eq!(e.class, "throttled", "{e}");
+    assert_eq!(e.class.as_str(), "throttled", "{e}");
     assert!(e.message.contains("Retry-After 120s"), "{e}");
     assert_eq!(statuses(&jira, "/rest/api/3/issue"), [429]);
     assert!(jira.created().is_empty());
@@ -116,7 +117,9 @@ async fn server_errors_are_retried_with_backoff() {
 #[tokio::test]
 async fn an_unanswered_create_is_not_retried_and_the_redelivery_finds_it() {
     let jira = fake(Flavor::Cloud).await;
-    let app = app(&jira);
+    let clock = ManualClock::new();
+    let ledger = Ledger::Memory(MemoryLedger::new(clock.clock(), Duration::from_secs(60)));
+    let app = app_with_ledger(&jira, ledger);
     let mut a = alert(&jira.base_url);
     a["destination"]["timeout"] = json!(1);
     // Created, and never answered: the client's timeout is the only way out.
@@ -129,6 +132,10 @@ async fn an_unanswered_create_is_not_retried_and_the_redelivery_finds_it() {
         "outcome unknown: reported failed"
     );
     assert_eq!(jira.created().len(), 1, "Jira did create it, once");
+    // The claim stays for its lease (1 s timeout + 2 s) and the take-over allowance.
+    let answer = invoke(&app, batch.clone()).await.unwrap();
+    assert_eq!(failures(&answer), ["m1"], "in progress: retried later");
+    clock.advance(Duration::from_secs(3 + 60 + 1));
     let answer = invoke(&app, batch).await.unwrap();
     assert!(failures(&answer).is_empty());
     assert_eq!(

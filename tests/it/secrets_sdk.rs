@@ -64,7 +64,11 @@ async fn a_missing_secret_is_final_and_says_how_to_fix_it() {
         text.contains("jira/nope") && text.contains("ResourceNotFoundException"),
         "{text}"
     );
-    assert!(text.contains("secretsmanager:GetSecretValue"), "{text}");
+    assert!(
+        e.fix().contains("destination.api_token_secret"),
+        "{}",
+        e.fix()
+    );
 }
 
 #[tokio::test]

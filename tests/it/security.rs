@@ -13,7 +13,7 @@ async fn hosts_outside_the_allow_list_never_see_a_request() {
     // Only the real Jira's port is allowed.
     let app = app_allowing(&jira, &format!("127.0.0.1:{}", jira.addr.port()));
     let e = invoke(&app, alert(&attacker.base_url)).await.unwrap_err();
-    assert_eq!(e.class, "bad-input");
+    assert_eq!(e.class.as_str(), "bad-input");
     assert!(e.message.contains("ALLOWED_JIRA_HOSTS"), "{e}");
     assert!(attacker.requests().is_empty());
 
@@ -61,7 +61,7 @@ async fn the_token_never_appears_in_logs_errors_or_answers() {
     let attacker = fake(Flavor::Cloud).await;
     let app = app_allowing(&jira, &format!("127.0.0.1:{}", jira.addr.port()));
     let mut outputs: Vec<String> = Vec::new();
-    let mut record = |r: Result<Value, detection_jira::handler::InvocationError>| {
+    let mut record = |r: Result<Value, detection_jira::failure::Failure>| {
         outputs.push(match r {
             Ok(v) => v.to_string(),
             Err(e) => format!("{e} {e:?}"),
@@ -128,9 +128,9 @@ async fn wrong_token_fails_as_auth_with_the_fix() {
     jira.set_token(USER, "another-token");
     let app = app(&jira);
     let e = invoke(&app, alert(&jira.base_url)).await.unwrap_err();
-    assert_eq!(e.class, "auth");
+    assert_eq!(e.class.as_str(), "auth");
     assert!(
-        e.message.contains("Verify email and API token are correct"),
+        e.fix.contains("Verify email and API token are correct"),
         "{e}"
     );
     // One refetch of the secret after the 401, then give up.
@@ -181,7 +181,7 @@ async fn missing_secret_fails_with_the_fix() {
     a["destination"]["api_token_secret"] = json!("jira/missing");
     let e = invoke(&app, a).await.unwrap_err();
     assert!(e.message.contains("jira/missing"), "{e}");
-    assert!(e.message.contains("secretsmanager:GetSecretValue"), "{e}");
-    assert_eq!(e.class, "not-found");
+    assert!(e.fix.contains("destination.api_token_secret"), "{e}");
+    assert_eq!(e.class.as_str(), "not-found");
     assert!(jira.requests().is_empty());
 }

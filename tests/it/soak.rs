@@ -1,4 +1,5 @@
-//! Fault-injection soak: alerts in batches of 10 through a simulated SQS queue that
+//! Fault-injection soak, with the idempotency table (moto) shared by three containers:
+//! alerts in batches of 10 through a simulated SQS queue that
 //! redelivers reported failures up to maxReceiveCount 5 and then dead-letters them, against
 //! the fake Jira with seeded random faults: 10% transient (429 Retry-After 1, 503, 502) and
 //! 2% ambiguous creates (created, then never answered: the client's 1 s timeout decides,
@@ -58,7 +59,16 @@ async fn soak(alerts: usize, seed: u64) -> Report {
     // One ambiguous create whatever the seed draws for this run's order of requests, so
     // that the redelivery path is always exercised.
     jira.push_fault("/rest/api/3/issue", FaultKind::SucceedWithoutAnswer);
-    let app = app(&jira);
+    // Three containers sharing the idempotency table; each batch goes to the next one, so
+    // a redelivery usually lands in another container than the first delivery.
+    let moto = start_moto().await;
+    let db = dynamo_client(&moto.url);
+    let table = ledger_table(&db).await;
+    let clock = ManualClock::new();
+    let containers: Vec<_> = (0..3)
+        .map(|_| app_with_ledger(&jira, dynamo_ledger(&db, &table, &clock)))
+        .collect();
+    let mut batches = 0;
 
     let mut queue: VecDeque<Msg> = (0..alerts)
         .map(|n| {
@@ -85,9 +95,14 @@ async fn soak(alerts: usize, seed: u64) -> Report {
             .zip(&ids)
             .map(|(m, id)| (id.as_str(), m.body.to_string()))
             .collect();
-        let answer = invoke_within(&app, sqs(&bodies, QUEUE), Duration::from_secs(60))
+        let app = &containers[batches % containers.len()];
+        batches += 1;
+        let answer = invoke_within(app, sqs(&bodies, QUEUE), Duration::from_secs(60))
             .await
             .unwrap();
+        // The queue's visibility timeout (ten times the function timeout) passes before
+        // a failed message is received again: leases and take-over allowances with it.
+        clock.advance(Duration::from_secs(20 * 60));
         let failed = failures(&answer);
         for (mut m, id) in batch.into_iter().zip(ids) {
             m.receives += 1;

@@ -5,9 +5,7 @@
 //! - the real HTTP client with a simulated bug.
 
 use detection_jira::issue::ApiFlavor;
-use detection_jira::jira::{
-    Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp,
-};
+use detection_jira::jira::{Call, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp};
 use detection_jira::secrets::{SecretError, SecretSource};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -108,15 +106,11 @@ impl JiraApi for ScriptedJira {
         _call: Call<'_>,
         _flavor: ApiFlavor,
         _body: &str,
-    ) -> Result<CreatedIssue, JiraError> {
+    ) -> Result<String, JiraError> {
         self.receive("create").await?;
         let mut script = self.0.lock().unwrap();
         script.created += 1;
-        let n = script.created;
-        Ok(CreatedIssue {
-            id: (10_000 + n).to_string(),
-            key: format!("SEC-{n}"),
-        })
+        Ok(format!("SEC-{}", script.created))
     }
 
     async fn get_json(&self, _call: Call<'_>, path: &str) -> Result<Value, JiraError> {
@@ -176,7 +170,7 @@ impl JiraApi for PanicsOnBoom {
         call: Call<'_>,
         flavor: ApiFlavor,
         body: &str,
-    ) -> Result<CreatedIssue, JiraError> {
+    ) -> Result<String, JiraError> {
         self.0.create_issue(call, flavor, body).await
     }
     async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {

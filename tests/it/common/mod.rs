@@ -7,13 +7,17 @@
 pub mod adapters;
 
 use detection_jira::deliver::Deliverer;
-use detection_jira::handler::{handle, App, InvocationError, MetricsSink};
+use detection_jira::failure::Failure;
+use detection_jira::handler::{handle, App, MetricsSink};
 use detection_jira::hosts::AllowedHosts;
 use detection_jira::jira::{JiraApi, JiraHttp};
+use detection_jira::ledger::{system_clock, Clock, DynamoLedger, Ledger, MemoryLedger};
 use detection_jira::secrets::{SecretCache, SecretSource, SecretsManager};
 use fake_jira::{Config, FakeJira, Flavor};
 use serde_json::{json, Value};
 use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,7 +61,7 @@ pub async fn fake(flavor: Flavor) -> FakeJira {
     FakeJira::start(config).await
 }
 
-/// The one place the app is put together.
+/// The one place the app is put together (with a per-container ledger unless given one).
 fn assemble<J: JiraApi, S: SecretSource>(
     jira: J,
     secrets: S,
@@ -65,15 +69,40 @@ fn assemble<J: JiraApi, S: SecretSource>(
     max_concurrency: usize,
     metrics: MetricsSink,
 ) -> Arc<App<J, S>> {
+    let ledger = Ledger::Memory(MemoryLedger::new(system_clock(), Duration::from_secs(60)));
+    assemble_with(jira, secrets, allowed, max_concurrency, metrics, ledger)
+}
+
+fn assemble_with<J: JiraApi, S: SecretSource>(
+    jira: J,
+    secrets: S,
+    allowed: &str,
+    max_concurrency: usize,
+    metrics: MetricsSink,
+    ledger: Ledger,
+) -> Arc<App<J, S>> {
     Arc::new(App {
         deliverer: Deliverer::new(
             jira,
             SecretCache::new(secrets, Duration::from_secs(300)),
             AllowedHosts::parse(allowed).unwrap(),
+            ledger,
         ),
         max_concurrency,
         metrics,
     })
+}
+
+/// A container of its own with the given ledger (e.g. one DynamoDB table shared by several).
+pub fn app_with_ledger(jira: &FakeJira, ledger: Ledger) -> Arc<TestApp> {
+    assemble_with(
+        JiraHttp::new().unwrap(),
+        secrets_from(jira),
+        "127.0.0.1",
+        10,
+        no_metrics(),
+        ledger,
+    )
 }
 
 fn no_metrics() -> MetricsSink {
@@ -235,7 +264,7 @@ pub fn eventbridge(detail: Value) -> Value {
 pub async fn invoke<J: JiraApi, S: SecretSource>(
     app: &Arc<App<J, S>>,
     event: Value,
-) -> Result<Value, InvocationError> {
+) -> Result<Value, Failure> {
     invoke_within(app, event, Duration::from_secs(60)).await
 }
 
@@ -244,7 +273,7 @@ pub async fn invoke_within<J: JiraApi, S: SecretSource>(
     app: &Arc<App<J, S>>,
     event: Value,
     budget: Duration,
-) -> Result<Value, InvocationError> {
+) -> Result<Value, Failure> {
     handle(app.clone(), event, tokio::time::Instant::now() + budget).await
 }
 
@@ -333,4 +362,130 @@ pub fn assert_no_token(what: &str, text: &str) {
             "{what} leaks the token ({form}):\n{text}"
         );
     }
+}
+
+/// A moto server on loopback (Secrets Manager, DynamoDB), killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("MOTO_SERVER") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    panic!("moto_server not found: run `make deps` (installs moto[server] into .venv) or set MOTO_SERVER");
+}
+
+pub async fn start_moto() -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(moto_binary())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    // Owned by the guard at once, so that every path below kills it.
+    let moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return moto;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not start on {}", moto.url);
+}
+
+/// A DynamoDB client for `endpoint` (moto), as `main` builds it with dummy credentials.
+pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDFAKE", "fake", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// The idempotency table as the SAM template makes it (key `id`), under a fresh name.
+pub async fn ledger_table(db: &aws_sdk_dynamodb::Client) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let name = format!("ledger-{:08x}", fastrand::u32(..));
+    db.create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create the ledger table in moto");
+    name
+}
+
+/// A wall clock that tests move by hand, shared by the ledgers of several containers.
+#[derive(Clone)]
+pub struct ManualClock(Arc<std::sync::atomic::AtomicU64>);
+
+impl ManualClock {
+    pub fn new() -> ManualClock {
+        ManualClock(Arc::new(std::sync::atomic::AtomicU64::new(
+            1_800_000_000_000,
+        )))
+    }
+
+    pub fn clock(&self) -> Clock {
+        let now = self.0.clone();
+        Arc::new(move || now.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.0
+            .fetch_add(by.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A container's DynamoDB ledger on `table`, on the shared `clock`.
+pub fn dynamo_ledger(db: &aws_sdk_dynamodb::Client, table: &str, clock: &ManualClock) -> Ledger {
+    Ledger::Dynamo(DynamoLedger::new(
+        db.clone(),
+        table.to_string(),
+        clock.clock(),
+        Duration::from_secs(60),
+    ))
 }
