@@ -136,16 +136,14 @@ impl From<Failure> for lambda_runtime::Diagnostic {
     }
 }
 
-impl From<crate::alert::AlertError> for Failure {
-    fn from(e: crate::alert::AlertError) -> Self {
-        Failure::bad_input(e.summary(), e.fix())
+/// A value from the event, quoted and cut short for an error message.
+pub fn quote(s: &str) -> String {
+    const MAX: usize = 80;
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(MAX).collect();
+    if s.chars().count() > MAX {
+        out.push('…');
     }
-}
-
-impl From<crate::hosts::HostError> for Failure {
-    fn from(e: crate::hosts::HostError) -> Self {
-        Failure::bad_input(format!("{}: {}", e.field, e.problem), e.fix)
-    }
+    format!("{out:?}")
 }
 
 #[cfg(test)]

@@ -24,6 +24,12 @@ pub struct HostError {
     pub fix: String,
 }
 
+impl From<HostError> for crate::failure::Failure {
+    fn from(e: HostError) -> Self {
+        crate::failure::Failure::bad_input(format!("{}: {}", e.field, e.problem), e.fix)
+    }
+}
+
 fn refuse(field: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> HostError {
     HostError {
         field,
@@ -43,7 +49,7 @@ fn is_loopback(host: &Host<&str>) -> bool {
 /// Parses and normalises a Jira base URL (`field` names it in errors).
 pub fn normalize(field: &'static str, raw: &str) -> Result<JiraSite, HostError> {
     const FIX: &str = "use the Jira base URL only, e.g. https://your-domain.atlassian.net";
-    let shown = crate::alert::quote(raw);
+    let shown = crate::failure::quote(raw);
     let url = Url::parse(raw.trim())
         .map_err(|e| refuse(field, format!("{shown} is not a valid URL ({e})"), FIX))?;
     let host = url

@@ -145,3 +145,9 @@ impl Problems {
         }
     }
 }
+
+impl From<AlertError> for crate::failure::Failure {
+    fn from(e: AlertError) -> Self {
+        crate::failure::Failure::bad_input(e.summary(), e.fix())
+    }
+}

@@ -190,15 +190,7 @@ pub enum Triage {
     },
 }
 
-/// A value from the event, quoted and cut short for an error message.
-pub fn quote(s: &str) -> String {
-    const MAX: usize = 80;
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(MAX).collect();
-    if s.chars().count() > MAX {
-        out.push('…');
-    }
-    format!("{out:?}")
-}
+pub use crate::failure::quote;
 
 /// `parent.key`, with the key quoted (and cut short) unless it is a plain name: keys come
 /// from the event too.

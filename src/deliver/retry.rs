@@ -7,6 +7,7 @@
 //! whether there is a next try at all, so a crate would need both hooks re-implemented.
 
 use crate::jira::JiraError;
+use crate::ledger::LedgerError;
 use crate::metrics::Meter;
 use crate::secrets::SecretError;
 use std::fmt;
@@ -63,6 +64,15 @@ impl Retryable for SecretError {
             Verdict::Backoff
         } else {
             Verdict::GiveUp
+        }
+    }
+}
+
+impl Retryable for LedgerError {
+    fn verdict(&self, _: Policy) -> Verdict {
+        match self {
+            LedgerError::Unavailable(_) => Verdict::Backoff,
+            LedgerError::Refused(_) | LedgerError::Lost => Verdict::GiveUp,
         }
     }
 }

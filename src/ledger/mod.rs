@@ -162,13 +162,3 @@ impl Ledger {
         }
     }
 }
-
-impl crate::deliver::retry::Retryable for LedgerError {
-    fn verdict(&self, _: crate::deliver::retry::Policy) -> crate::deliver::retry::Verdict {
-        use crate::deliver::retry::Verdict;
-        match self {
-            LedgerError::Unavailable(_) => Verdict::Backoff,
-            LedgerError::Refused(_) | LedgerError::Lost => Verdict::GiveUp,
-        }
-    }
-}
