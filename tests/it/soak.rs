@@ -1,4 +1,5 @@
-//! Fault-injection soak, with the idempotency table (moto) shared by three containers:
+//! Fault-injection soak, with the idempotency table (moto, itself failing 6% of requests
+//! before or after handling them) shared by three containers:
 //! alerts in batches of 10 through a simulated SQS queue that
 //! redelivers reported failures up to maxReceiveCount 5 and then dead-letters them, against
 //! the fake Jira with seeded random faults: 10% transient (429 Retry-After 1, 503, 502) and
@@ -62,8 +63,9 @@ async fn soak(alerts: usize, seed: u64) -> Report {
     // Three containers sharing the idempotency table; each batch goes to the next one, so
     // a redelivery usually lands in another container than the first delivery.
     let moto = start_moto().await;
-    let db = dynamo_client(&moto.url);
-    let table = ledger_table(&db).await;
+    let table = ledger_table(&dynamo_client(&moto.url)).await;
+    // The ledger fails too: 3% of DynamoDB requests never sent, 3% handled but unanswered.
+    let db = flaky_dynamo_client(&moto.url, seed, 0.03, 0.03);
     let clock = ManualClock::new();
     let containers: Vec<_> = (0..3)
         .map(|_| app_with_ledger(&jira, dynamo_ledger(&db, &table, &clock)))

@@ -419,14 +419,77 @@ pub async fn start_moto() -> Moto {
 
 /// A DynamoDB client for `endpoint` (moto), as `main` builds it with dummy credentials.
 pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(dynamo_config(endpoint).build())
+}
+
+fn dynamo_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_dynamodb::Config::builder()
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDFAKE", "fake", None, None, "tests"))
         .endpoint_url(endpoint)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// The same client with seeded faults: a share of requests fails before it is sent, and a
+/// share after DynamoDB acted on it (the answer lost: a claim or record that did happen).
+pub fn flaky_dynamo_client(
+    endpoint: &str,
+    seed: u64,
+    before: f64,
+    after: f64,
+) -> aws_sdk_dynamodb::Client {
+    let faults = FlakyDynamo {
+        rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+        before,
+        after,
+    };
+    aws_sdk_dynamodb::Client::from_conf(dynamo_config(endpoint).interceptor(faults).build())
+}
+
+#[derive(Debug)]
+struct FlakyDynamo {
+    rng: Mutex<fastrand::Rng>,
+    before: f64,
+    after: f64,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl FlakyDynamo {
+    fn roll(&self, share: f64, what: &str) -> Result<(), BoxError> {
+        if self.rng.lock().unwrap().f64() < share {
+            return Err(what.into());
+        }
+        Ok(())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for FlakyDynamo {
+    fn name(&self) -> &'static str {
+        "FlakyDynamo"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.roll(self.before, "injected: connection refused")
+    }
+
+    fn read_before_deserialization(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.roll(
+            self.after,
+            "injected: connection reset after the request was handled",
+        )
+    }
 }
 
 /// The idempotency table as the SAM template makes it (key `id`), under a fresh name.
