@@ -1,4 +1,5 @@
-//! An in-memory Jira for tests of the orchestration: no HTTP, no clock, scripted faults.
+//! An in-memory Jira for tests of the orchestration: no sockets (so tests can run on
+//! tokio's paused clock and read waits off it), scripted faults, recorded arrivals.
 //! It understands the JQL the function writes (`field = "value"` clauses joined by AND,
 //! `statusCategory != Done`, `ORDER BY created DESC`); the strict HTTP fake
 //! (`fake-jira/`) stays the test of the wire.
@@ -8,6 +9,7 @@ use crate::issue::ApiFlavor;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use tokio::time::Instant;
 
 /// The operations of `JiraApi`, as recorded and as targets of faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,12 +40,15 @@ enum Fault {
     Fail(JiraError),
     /// Jira acts on it, then the answer is lost (a create whose outcome is unknown).
     ApplyThenFail(JiraError),
+    /// No answer, ever (only the caller's deadline ends the wait).
+    Hang,
 }
 
 #[derive(Default)]
 struct State {
     issues: Vec<MemIssue>,
-    calls: Vec<Op>,
+    /// Each request, and when it arrived on tokio's clock (paused in tests).
+    calls: Vec<(Op, Instant)>,
     faults: HashMap<Op, VecDeque<Fault>>,
     pages: HashMap<String, Value>,
     lagging: bool,
@@ -85,6 +90,15 @@ impl MemoryJira {
         faults.push_back(Fault::ApplyThenFail(error));
     }
 
+    /// The next call of `op` is never answered.
+    pub fn hang_next(&self, op: Op) {
+        self.state()
+            .faults
+            .entry(op)
+            .or_default()
+            .push_back(Fault::Hang);
+    }
+
     /// Rotates the accepted token.
     pub fn accept_token(&self, token: &str) {
         *self.token.lock().unwrap_or_else(|p| p.into_inner()) = token.to_string();
@@ -120,21 +134,34 @@ impl MemoryJira {
     }
 
     pub fn calls(&self) -> Vec<Op> {
-        self.state().calls.clone()
+        self.state().calls.iter().map(|(op, _)| *op).collect()
     }
 
     pub fn count(&self, op: Op) -> usize {
-        self.state().calls.iter().filter(|c| **c == op).count()
+        self.arrivals(op).len()
+    }
+
+    /// When each call of `op` arrived (tokio's clock).
+    pub fn arrivals(&self, op: Op) -> Vec<Instant> {
+        let s = self.state();
+        s.calls
+            .iter()
+            .filter(|(o, _)| *o == op)
+            .map(|(_, at)| *at)
+            .collect()
     }
 
     /// Records the call, checks the token, and takes the next scripted fault.
-    fn enter(&self, op: Op, call: Call<'_>) -> Result<Option<JiraError>, JiraError> {
+    async fn enter(&self, op: Op, call: Call<'_>) -> Result<Option<JiraError>, JiraError> {
         let token_ok =
             *self.token.lock().unwrap_or_else(|p| p.into_inner()) == call.creds.token.expose();
-        let mut s = self.state();
-        s.calls.push(op);
-        let fault = s.faults.get_mut(&op).and_then(VecDeque::pop_front);
+        let fault = {
+            let mut s = self.state();
+            s.calls.push((op, Instant::now()));
+            s.faults.get_mut(&op).and_then(VecDeque::pop_front)
+        };
         match fault {
+            Some(Fault::Hang) => std::future::pending().await,
             Some(Fault::Fail(e)) => Err(e),
             _ if !token_ok && op != Op::ServerInfo => Err(JiraError::Unauthorized {
                 detail: "Client must be authenticated to access this resource.".into(),
@@ -180,7 +207,7 @@ fn matches(issue: &MemIssue, clause: &str) -> bool {
 
 impl JiraApi for MemoryJira {
     async fn server_info(&self, call: Call<'_>) -> Result<Deployment, JiraError> {
-        let late = self.enter(Op::ServerInfo, call)?;
+        let late = self.enter(Op::ServerInfo, call).await?;
         finish(self.deployment, late)
     }
 
@@ -191,7 +218,7 @@ impl JiraApi for MemoryJira {
         jql: &str,
         max_results: u32,
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        let late = self.enter(Op::Search, call)?;
+        let late = self.enter(Op::Search, call).await?;
         let (filter, order) = jql.split_once(" ORDER BY ").unwrap_or((jql, ""));
         let s = self.state();
         let mut found: Vec<FoundIssue> = s
@@ -213,7 +240,7 @@ impl JiraApi for MemoryJira {
         _flavor: ApiFlavor,
         body: &str,
     ) -> Result<String, JiraError> {
-        let late = self.enter(Op::Create, call)?;
+        let late = self.enter(Op::Create, call).await?;
         let body: Value = serde_json::from_str(body).map_err(|_| JiraError::Rejected {
             status: 400,
             messages: vec!["Unexpected character: not JSON".into()],
@@ -245,7 +272,7 @@ impl JiraApi for MemoryJira {
     }
 
     async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
-        let late = self.enter(Op::GetJson, call)?;
+        let late = self.enter(Op::GetJson, call).await?;
         let page = self.state().pages.get(path).cloned();
         let page = page.ok_or_else(|| JiraError::NotFound {
             detail: format!("no page at {path}"),
@@ -260,7 +287,7 @@ impl JiraApi for MemoryJira {
         issue_key: &str,
         labels: &[String],
     ) -> Result<(), JiraError> {
-        let late = self.enter(Op::AddLabels, call)?;
+        let late = self.enter(Op::AddLabels, call).await?;
         let mut s = self.state();
         let issue = Self::issue_mut(&mut s, issue_key)?;
         for l in labels {
@@ -278,7 +305,7 @@ impl JiraApi for MemoryJira {
         issue_key: &str,
         body: &Value,
     ) -> Result<(), JiraError> {
-        let late = self.enter(Op::AddComment, call)?;
+        let late = self.enter(Op::AddComment, call).await?;
         let mut s = self.state();
         Self::issue_mut(&mut s, issue_key)?
             .comments

@@ -5,8 +5,8 @@
 //! the in-memory Jira: no sockets, so the clock only moves when every task waits on a timer,
 //! and a wait of 7 s reads as 7 s however loaded the machine is.
 
-use crate::common::adapters::{Reply, ScriptedJira};
 use crate::common::*;
+use detection_jira::jira::memory::Op;
 use detection_jira::jira::JiraError;
 use detection_jira::ledger::{Ledger, MemoryLedger};
 use fake_jira::{FaultKind, Flavor};
@@ -53,22 +53,25 @@ async fn a_retry_after_beyond_the_deadline_is_not_waited_for() {
 /// The wait is the server's `Retry-After`, not the backoff.
 #[tokio::test(start_paused = true)]
 async fn throttling_waits_for_retry_after_then_succeeds() {
-    let jira = ScriptedJira::default();
-    jira.on_create(Reply::Fail(JiraError::Throttled {
-        status: 429,
-        retry_after: Some(Duration::from_secs(7)),
-    }));
-    let app = in_memory_app(&jira);
+    let app = in_memory_app();
+    let jira = app.deliverer.jira();
+    jira.fail_next(
+        Op::Create,
+        JiraError::Throttled {
+            status: 429,
+            retry_after: Some(Duration::from_secs(7)),
+        },
+    );
     let answer = invoke(&app, alert("http://127.0.0.1:9")).await.unwrap();
     assert_eq!(answer["status"], "created", "{answer}");
-    let creates = jira.arrivals("create");
+    let creates = jira.arrivals(Op::Create);
     assert_eq!(creates.len(), 2);
     let waited = creates[1] - creates[0];
     assert!(
         waited >= Duration::from_secs(7) && waited < Duration::from_millis(7_100),
         "{waited:?}"
     );
-    assert_eq!(jira.created(), 1);
+    assert_eq!(jira.issues().len(), 1);
 }
 
 #[tokio::test]
@@ -88,17 +91,20 @@ async fn server_errors_on_create_are_retried_until_it_succeeds() {
 /// Without `Retry-After`: about 1 s, then 2 s, then 4 s (each x0.7-1.3).
 #[tokio::test(start_paused = true)]
 async fn server_errors_are_retried_with_backoff() {
-    let jira = ScriptedJira::default();
+    let app = in_memory_app();
+    let jira = app.deliverer.jira();
     for status in [503, 502, 500] {
-        jira.on_create(Reply::Fail(JiraError::Server {
-            status,
-            detail: "Injected fault".into(),
-        }));
+        jira.fail_next(
+            Op::Create,
+            JiraError::Server {
+                status,
+                detail: "Injected fault".into(),
+            },
+        );
     }
-    let app = in_memory_app(&jira);
     let answer = invoke(&app, alert("http://127.0.0.1:9")).await.unwrap();
     assert_eq!(answer["status"], "created", "{answer}");
-    let creates = jira.arrivals("create");
+    let creates = jira.arrivals(Op::Create);
     assert_eq!(creates.len(), 4, "three retries");
     for (i, nominal_ms) in [1_000, 2_000, 4_000].into_iter().enumerate() {
         let waited = creates[i + 1] - creates[i];
@@ -111,7 +117,7 @@ async fn server_errors_are_retried_with_backoff() {
             "wait {i}: {waited:?} not in {low:?}..{high:?}"
         );
     }
-    assert_eq!(jira.created(), 1);
+    assert_eq!(jira.issues().len(), 1);
 }
 
 #[tokio::test]
@@ -169,11 +175,11 @@ async fn the_deadline_is_kept_when_jira_hangs() {
 /// request timeout would save it.
 #[tokio::test(start_paused = true)]
 async fn the_answer_is_back_by_the_cutoff_when_jira_never_answers() {
-    let jira = ScriptedJira::default();
+    let app = in_memory_app();
+    let jira = app.deliverer.jira();
     for _ in 0..3 {
-        jira.on_search(Reply::Hang);
+        jira.hang_next(Op::Search);
     }
-    let app = in_memory_app(&jira);
     // tokio's clock, paused: it moves only when every task waits on a timer.
     let started = Instant::now();
     let budget = Duration::from_secs(3);
@@ -187,6 +193,10 @@ async fn the_answer_is_back_by_the_cutoff_when_jira_never_answers() {
     let answered_after = Instant::now() - started;
     assert!(answered_after <= budget, "{answered_after:?}");
     assert_eq!(failures(&answer), ["m0", "m1", "m2"]);
-    assert_eq!(jira.arrivals("search").len(), 3, "no retry of a hung read");
-    assert_eq!(jira.created(), 0);
+    assert_eq!(
+        jira.arrivals(Op::Search).len(),
+        3,
+        "no retry of a hung read"
+    );
+    assert!(jira.issues().is_empty());
 }

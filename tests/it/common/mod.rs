@@ -10,11 +10,14 @@ use detection_jira::deliver::Deliverer;
 use detection_jira::failure::Failure;
 use detection_jira::handler::{handle, App, MetricsSink};
 use detection_jira::hosts::AllowedHosts;
+use detection_jira::jira::memory::MemoryJira;
+use detection_jira::jira::Deployment;
 use detection_jira::jira::{JiraApi, JiraHttp};
 use detection_jira::ledger::{system_clock, Clock, DynamoLedger, Ledger, MemoryLedger};
 use detection_jira::secrets::{SecretCache, SecretSource, SecretsManager};
 use fake_jira::{Config, FakeJira, Flavor};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -170,19 +173,21 @@ pub fn app_wrapping_http<J: JiraApi>(
     )
 }
 
-/// No sockets at all: the scripted in-memory Jira and secret, for tests on tokio's paused
-/// clock (which would otherwise jump ahead while a task waits on a real socket).
-pub fn in_memory_app(
-    jira: &adapters::ScriptedJira,
-) -> Arc<App<adapters::ScriptedJira, adapters::OneSecret>> {
+/// The in-memory app: the crate's in-memory Jira (Cloud) and secrets, no sockets at all,
+/// for tests on tokio's paused clock (which would otherwise jump ahead while a task waits
+/// on a real socket). Script the Jira through `app.deliverer.jira()`.
+pub fn in_memory_app() -> Arc<MemoryApp> {
+    let secrets = Mutex::new(HashMap::from([(SECRET_ID.to_string(), TOKEN.to_string())]));
     assemble(
-        jira.clone(),
-        adapters::OneSecret(TOKEN),
+        MemoryJira::new(Deployment::Cloud, TOKEN),
+        secrets,
         "127.0.0.1",
         10,
         no_metrics(),
     )
 }
+
+pub type MemoryApp = App<MemoryJira, Mutex<HashMap<String, String>>>;
 
 pub fn alert(base_url: &str) -> Value {
     json!({
