@@ -15,6 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A Jira API token, password or personal access token. Prints as `[redacted]`.
+///
+/// Our own type rather than `secrecy::SecretString`: the same guarantee (no Debug or
+/// Display of the value, one explicit `expose`) in a dozen lines, plus the `PartialEq` the
+/// credentials need; zeroing on drop would buy little while the SDK's response buffers
+/// hold the same text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
