@@ -71,7 +71,11 @@ impl<'a> Connection<'a> {
 struct Run<'a> {
     dest: &'a Destination,
     conn: Option<Connection<'a>>,
+    /// This delivery's claim token: the same for every try, so a claim whose answer was
+    /// lost is recognised as ours.
+    token: String,
     claim: Option<Holder>,
+    work_cutoff: TokioInstant,
     /// The secret was read again after a 401 (once per delivery).
     refreshed: bool,
 }
@@ -122,8 +126,11 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let mut run = Run {
             dest: &alert.destination,
             conn: None,
+            token: crate::ledger::claim_token(),
             claim: None,
             refreshed: false,
+            // Time kept back after the work for the ledger's bookkeeping (record, release).
+            work_cutoff: cutoff - bookkeeping_reserve(cutoff),
         };
         let mut plan = Plan::new(alert, self.ledger.is_shared());
         let mut next = plan.start();
@@ -235,7 +242,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         .await
     }
 
-    /// Sends one step of the plan: to the ledger, to Jira, or (re)connecting. A 401
+    /// Sends one step of the plan: to the ledger, to Jira, or (re)connecting. Everything
+    /// but the bookkeeping stops at the run's work cutoff. A 401
     /// reads the secret again once (it may just have been rotated) and sends the step
     /// again: a refused request changed nothing.
     async fn step(
@@ -246,10 +254,12 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         meter: &Meter,
     ) -> Result<Reply, StepError> {
         let ledger = &self.ledger;
+        let work = run.work_cutoff;
         let result = match (step, run.claim.as_mut()) {
             (Step::Claim { id, lease }, _) => {
-                let claim = retrying(Policy::Read, cutoff, meter, || {
-                    meter.time_ledger(ledger.claim(id, *lease))
+                let token = &run.token;
+                let claim = retrying(Policy::Read, work, meter, || {
+                    meter.time_ledger(ledger.claim(id, token, *lease))
                 })
                 .await;
                 if let Ok(c) = &claim {
@@ -268,17 +278,25 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             .await
             .map(|()| Reply::Done),
             (Step::Record { .. } | Step::Release, None) => Ok(Reply::Done),
+            (Step::Wait(wait), _) => {
+                if TokioInstant::now() + *wait + retry::MIN_ATTEMPT > work {
+                    return Err(StepError::Failed(Failure::deadline()));
+                }
+                meter.retried();
+                tokio::time::sleep(*wait).await;
+                return Ok(Reply::Done);
+            }
             (Step::Connect, _) => {
                 let conn = self
-                    .connect(run.dest, None, cutoff, meter)
+                    .connect(run.dest, None, work, meter)
                     .await
-                    .map_err(StepError::Connect)?;
+                    .map_err(StepError::Failed)?;
                 let flavor = conn.flavor;
                 run.conn = Some(conn);
                 return Ok(Reply::Connected(flavor));
             }
             _ => {
-                let first = self.jira_step(step, run, cutoff, meter).await;
+                let first = self.jira_step(step, run, work, meter).await;
                 let Err(StepError::Jira(JiraError::Unauthorized { .. })) = first else {
                     return first;
                 };
@@ -289,11 +307,11 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 tracing::info!(secret = %run.dest.api_token_secret, "Jira answered 401; reading the secret again in case it was rotated");
                 let fetched_at = run.conn.as_ref().map(|c| c.fetched_at);
                 let conn = self
-                    .connect(run.dest, fetched_at, cutoff, meter)
+                    .connect(run.dest, fetched_at, work, meter)
                     .await
-                    .map_err(StepError::Connect)?;
+                    .map_err(StepError::Failed)?;
                 run.conn = Some(conn);
-                return self.jira_step(step, run, cutoff, meter).await;
+                return self.jira_step(step, run, work, meter).await;
             }
         };
         result.map_err(StepError::Ledger)
@@ -308,7 +326,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         meter: &Meter,
     ) -> Result<Reply, StepError> {
         let Some(conn) = run.conn.as_ref() else {
-            return Err(StepError::Connect(
+            return Err(StepError::Failed(
                 Failure::panicked().at("a Jira step before connecting"),
             ));
         };
@@ -394,11 +412,22 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 .await
                 .map(|()| Reply::Done),
             // Not Jira requests: the executor handles them.
-            Step::Claim { .. } | Step::Connect | Step::Record { .. } | Step::Release => {
-                Ok(Reply::Done)
-            }
+            Step::Claim { .. }
+            | Step::Connect
+            | Step::Record { .. }
+            | Step::Release
+            | Step::Wait(_) => Ok(Reply::Done),
         }
     }
+}
+
+/// Kept back from the cutoff so that recording an issue that was just created (or
+/// releasing a claim) still fits: a tenth of the time left, 100 ms to 1 s.
+fn bookkeeping_reserve(cutoff: TokioInstant) -> Duration {
+    let left = cutoff.saturating_duration_since(TokioInstant::now());
+    (left / 10)
+        .clamp(Duration::from_millis(100), Duration::from_secs(1))
+        .min(left / 2)
 }
 
 /// Who the Basic-auth requests are made as. The secret's email, when it has one, is the

@@ -15,6 +15,10 @@ use crate::metrics::Status;
 use serde_json::Value;
 use std::time::Duration;
 
+/// How long to wait after a create answered 5xx before searching for it (doubling each
+/// time): Jira Cloud's search index lags a few seconds behind a create.
+pub const CREATED_ANYWAY_WAIT: Duration = Duration::from_secs(2);
+
 /// One request the plan needs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -49,6 +53,8 @@ pub enum Step {
     },
     /// Give the claim up: nothing reached Jira, so a retry need not wait for the lease.
     Release,
+    /// Let time pass (Jira's search index catching up) before the next step.
+    Wait(Duration),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +63,8 @@ pub enum Purpose {
     EarlierDelivery,
     /// The detection's open issue (group_repeats).
     OpenIssue,
+    /// Whether a create answered with a 5xx happened all the same.
+    CreatedAnyway,
 }
 
 impl Step {
@@ -80,6 +88,11 @@ impl Step {
                 purpose: Purpose::OpenIssue,
                 ..
             } => "searching for an open issue of this detection",
+            Step::Search {
+                purpose: Purpose::CreatedAnyway,
+                ..
+            } => "searching for the issue a failed create may have made",
+            Step::Wait(_) => "waiting before searching again",
             Step::Create { .. } => "creating the issue",
             Step::Comment { .. } => "adding the run as a comment",
             Step::AddLabels { .. } => "labelling the issue with this run's fingerprint",
@@ -104,8 +117,9 @@ pub enum Reply {
 pub enum StepError {
     Jira(JiraError),
     Ledger(LedgerError),
-    /// Connecting failed (secret, host check, user, deployment detection).
-    Connect(Failure),
+    /// Connecting failed (secret, host check, user, deployment detection), or no time
+    /// was left for a wait.
+    Failed(Failure),
 }
 
 impl std::fmt::Display for StepError {
@@ -113,7 +127,7 @@ impl std::fmt::Display for StepError {
         match self {
             StepError::Jira(e) => e.fmt(f),
             StepError::Ledger(e) => e.fmt(f),
-            StepError::Connect(e) => e.fmt(f),
+            StepError::Failed(e) => e.fmt(f),
         }
     }
 }
@@ -123,7 +137,7 @@ impl crate::deliver::retry::Retryable for StepError {
         match self {
             StepError::Jira(e) => e.verdict(policy),
             StepError::Ledger(e) => e.verdict(policy),
-            StepError::Connect(_) => crate::deliver::retry::Verdict::GiveUp,
+            StepError::Failed(_) => crate::deliver::retry::Verdict::GiveUp,
         }
     }
 }
@@ -133,7 +147,7 @@ impl From<StepError> for Failure {
         match e {
             StepError::Jira(e) => e.into(),
             StepError::Ledger(e) => e.into(),
-            StepError::Connect(f) => f,
+            StepError::Failed(f) => f,
         }
     }
 }
@@ -166,8 +180,12 @@ pub struct Plan<'a> {
     /// The issue to create; optional fields Jira rejected are dropped from it once.
     spec: IssueSpec,
     fell_back: bool,
-    /// A create may have reached Jira without an answer: the claim must stay.
-    create_unanswered: bool,
+    /// Creates answered with a 5xx so far (each is followed by a search before another).
+    failed_creates: u32,
+    /// The claim must stay when this delivery fails: a create may have happened without
+    /// an answer saying so, or the claim was taken over from a holder that may have
+    /// created the issue (a later delivery must search again).
+    keep_claim: bool,
     /// The step whose answer is awaited.
     pending: Option<Step>,
     ending: Option<Ending>,
@@ -187,7 +205,8 @@ impl<'a> Plan<'a> {
             fingerprint,
             spec,
             fell_back: false,
-            create_unanswered: false,
+            failed_creates: 0,
+            keep_claim: false,
             pending: None,
             ending: None,
         }
@@ -228,8 +247,18 @@ impl<'a> Plan<'a> {
             (Step::Search { purpose, .. }, Ok(Reply::Found(found))) => match (purpose, found) {
                 (Purpose::EarlierDelivery, Some(key)) => self.finish(Status::Duplicate, key),
                 (Purpose::OpenIssue, Some(key)) => self.comment_on(key),
+                // Our own create went through despite its 5xx.
+                (Purpose::CreatedAnyway, Some(key)) => self.finish(Status::Created, key),
+                (Purpose::CreatedAnyway, None) => self.create(),
                 (_, None) => self.after_no_earlier(purpose),
             },
+            (Step::Wait(_), Ok(_)) => {
+                let jql = self.with_label(&self.fingerprint, "");
+                self.send(Step::Search {
+                    jql,
+                    purpose: Purpose::CreatedAnyway,
+                })
+            }
             (Step::Create { .. }, Ok(Reply::Created(key))) => self.finish(Status::Created, key),
             (Step::Comment { key, .. }, Ok(Reply::Done)) => {
                 // The fingerprint goes on the issue after the comment, so a redelivery
@@ -258,7 +287,9 @@ impl<'a> Plan<'a> {
             Claim::Fresh(_) | Claim::TakeOver(_) => {
                 // A container's own ledger cannot see other containers, and a take-over
                 // cannot know whether the old holder created the issue: Jira decides.
-                self.search_first = !(self.shared_ledger && matches!(claim, Claim::Fresh(_)));
+                let taken_over = matches!(claim, Claim::TakeOver(_));
+                self.search_first = !self.shared_ledger || taken_over;
+                self.keep_claim = taken_over;
                 self.send(Step::Connect)
             }
         }
@@ -276,6 +307,10 @@ impl<'a> Plan<'a> {
                 purpose: Purpose::OpenIssue,
             });
         }
+        self.create()
+    }
+
+    fn create(&mut self) -> Next {
         let body = self.spec.to_body(self.flavor);
         self.send(Step::Create { body })
     }
@@ -293,7 +328,7 @@ impl<'a> Plan<'a> {
 
     /// Releases the claim when nothing can have reached Jira, then fails.
     fn fail(&mut self, f: Failure) -> Next {
-        if self.create_unanswered {
+        if self.keep_claim {
             return Next::Fail(f);
         }
         self.ending = Some(Ending::Fail(f));
@@ -323,12 +358,24 @@ impl<'a> Plan<'a> {
         self.send(Step::Comment { key, body })
     }
 
-    /// A 400 that names only optional fields: create once more without them, the
-    /// description saying what was dropped and why. Anything else fails.
+    /// A create that failed. A 400 that names only optional fields: create once more
+    /// without them, the description saying what was dropped and why. A 5xx may hide a
+    /// create that happened (a post-function failing after it, a gateway): wait for the
+    /// search index, search, and create again only if nothing is there (three times at
+    /// most). No answer at all: the claim stays and a later delivery searches.
     fn on_create_refused(&mut self, body: String, e: JiraError) -> Next {
         let step = Step::Create { body };
-        if matches!(e, JiraError::NoAnswer { .. }) {
-            self.create_unanswered = true;
+        match &e {
+            JiraError::Server { .. } if self.failed_creates < 3 => {
+                self.keep_claim = true;
+                self.failed_creates += 1;
+                let wait = CREATED_ANYWAY_WAIT * (1 << (self.failed_creates - 1));
+                return self.send(Step::Wait(wait));
+            }
+            JiraError::NoAnswer { .. }
+            | JiraError::Server { .. }
+            | JiraError::BadResponse { .. } => self.keep_claim = true,
+            _ => {}
         }
         let optional_only = match &e {
             JiraError::Rejected {
@@ -353,8 +400,7 @@ impl<'a> Plan<'a> {
         );
         self.spec = trimmed;
         self.fell_back = true;
-        let body = self.spec.to_body(self.flavor);
-        self.send(Step::Create { body })
+        self.create()
     }
 
     /// JQL for this project's issues carrying `label` (plus `extra`).

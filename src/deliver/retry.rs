@@ -20,15 +20,17 @@ pub const MAX_RETRIES: u32 = 4;
 const BACKOFF_START: Duration = Duration::from_millis(1_000);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A retry is not started unless this much time is left for it before the cutoff.
-const MIN_ATTEMPT: Duration = Duration::from_millis(500);
+pub const MIN_ATTEMPT: Duration = Duration::from_millis(500);
 
 /// What kind of request is being retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     /// Safe to repeat: also retried when no answer came.
     Read,
-    /// Not idempotent (create, comment): a request that may have reached Jira is never
-    /// sent again blindly; the redelivery's duplicate check decides.
+    /// Not idempotent (create, comment): only retried when Jira certainly did not act on
+    /// it (no connection, or rate limited: 429, or 503 with Retry-After). Another 5xx or
+    /// no answer may hide a write that happened: the plan decides what follows (a search
+    /// before another create).
     Write,
 }
 
@@ -48,8 +50,14 @@ pub trait Retryable: fmt::Display {
 
 impl Retryable for JiraError {
     fn verdict(&self, policy: Policy) -> Verdict {
-        let transient = self.is_transient()
-            || (policy == Policy::Read && matches!(self, JiraError::NoAnswer { .. }));
+        let transient = match policy {
+            Policy::Read => self.is_transient() || matches!(self, JiraError::NoAnswer { .. }),
+            // Refused before Jira acted: never connected, or rate limited.
+            Policy::Write => matches!(
+                self,
+                JiraError::Connect { .. } | JiraError::Throttled { .. }
+            ),
+        };
         match (transient, self.retry_after()) {
             (false, _) => Verdict::GiveUp,
             (true, Some(wait)) => Verdict::After(wait),
@@ -155,7 +163,7 @@ mod tests {
         let meter = Meter::default();
         let mut calls = 0;
         let r: Result<(), JiraError> = retrying(
-            Policy::Write,
+            Policy::Read,
             started + Duration::from_secs(600),
             &meter,
             || {
@@ -204,12 +212,26 @@ mod tests {
     }
 
     #[test]
-    fn an_unanswered_write_is_never_repeated() {
+    fn a_write_that_may_have_happened_is_never_repeated_here() {
         let e = JiraError::NoAnswer {
             detail: "timed out".into(),
         };
         assert_eq!(e.verdict(Policy::Write), Verdict::GiveUp);
         assert_eq!(e.verdict(Policy::Read), Verdict::Backoff);
+        assert_eq!(server_error().verdict(Policy::Write), Verdict::GiveUp);
+        assert_eq!(server_error().verdict(Policy::Read), Verdict::Backoff);
+        let refused = JiraError::Connect {
+            detail: "connection refused".into(),
+        };
+        assert_eq!(refused.verdict(Policy::Write), Verdict::Backoff);
+        let limited = JiraError::Throttled {
+            status: 429,
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert_eq!(
+            limited.verdict(Policy::Write),
+            Verdict::After(Duration::from_secs(3))
+        );
         let e = JiraError::Unauthorized { detail: "x".into() };
         assert_eq!(e.verdict(Policy::Read), Verdict::GiveUp);
     }

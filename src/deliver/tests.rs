@@ -254,3 +254,22 @@ async fn a_bad_optional_field_does_not_lose_the_issue() {
         .to_string()
         .contains("Parent issue not found"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_create_answered_5xx_that_happened_anyway_is_not_repeated() {
+    let d = deliverer(Deployment::Cloud, TOKEN);
+    d.jira.apply_then_fail_next(
+        Op::Create,
+        JiraError::Server {
+            status: 500,
+            detail: "post-function failed".into(),
+        },
+    );
+    let done = deliver(&d, &alert(|_| {})).await.unwrap();
+    assert_eq!(
+        (done.status, done.issue_key.as_str()),
+        (Status::Created, "SEC-1")
+    );
+    assert_eq!(d.jira.issues().len(), 1);
+    assert_eq!(d.jira.count(Op::Create), 1);
+}

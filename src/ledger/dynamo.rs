@@ -63,9 +63,16 @@ fn outcome<E: ProvideErrorMetadata, R>(
             return Ok(false);
         }
         let code = err.code().unwrap_or("unknown").to_string();
+        // Configuration and credentials: retrying will not help.
         let refused = matches!(
             code.as_str(),
-            "ResourceNotFoundException" | "AccessDeniedException" | "ValidationException"
+            "ResourceNotFoundException"
+                | "AccessDeniedException"
+                | "ValidationException"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException"
+                | "MissingAuthenticationTokenException"
         );
         return Err(if refused {
             LedgerError::Refused(code)
@@ -100,11 +107,16 @@ impl DynamoLedger {
         (self.clock)()
     }
 
-    pub async fn claim(&self, id: &str, lease: Duration) -> Result<Claim, LedgerError> {
+    pub async fn claim(
+        &self,
+        id: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<Claim, LedgerError> {
         // A few rounds at most: each lost race means someone else moved the entry on.
         for _ in 0..3 {
             let now = (self.clock)();
-            let holder = Holder::new(id, now + lease.as_millis() as u64);
+            let holder = Holder::new(id, token, now + lease.as_millis() as u64);
             if self.put_claim(&holder, None).await? {
                 return Ok(Claim::Fresh(holder));
             }
@@ -114,18 +126,26 @@ impl DynamoLedger {
             if let Some(key) = found.issue_key {
                 return Ok(Claim::Recorded(key));
             }
-            if found.lease_until + self.takeover_ms > now {
+            let ours = found.token == token;
+            if !ours && found.lease_until + self.takeover_ms > now {
                 return Ok(Claim::Busy);
             }
-            if self.put_claim(&holder, Some(&found.token)).await? {
-                return Ok(Claim::TakeOver(holder));
+            // Our own claim (an earlier try whose answer was lost), or an expired one:
+            // swapped only if neither holder nor lease changed since it was read, so a
+            // renewal racing this take-over wins.
+            if self.put_claim(&holder, Some(&found)).await? {
+                return Ok(if ours {
+                    Claim::Fresh(holder)
+                } else {
+                    Claim::TakeOver(holder)
+                });
             }
         }
         Ok(Claim::Busy)
     }
 
-    /// Writes a claim: on an empty slot, or over the expired claim of `previous`.
-    async fn put_claim(&self, h: &Holder, previous: Option<&str>) -> Result<bool, LedgerError> {
+    /// Writes a claim: on an empty slot, or over the claim `previous` as it was read.
+    async fn put_claim(&self, h: &Holder, previous: Option<&Found>) -> Result<bool, LedgerError> {
         let mut req = self
             .client
             .put_item()
@@ -139,9 +159,10 @@ impl DynamoLedger {
                 .condition_expression("attribute_not_exists(#id)")
                 .set_expression_attribute_names(Some(names(&["#id"]))),
             Some(prev) => req
-                .condition_expression("#h = :prev AND attribute_not_exists(#k)")
-                .set_expression_attribute_names(Some(names(&["#h", "#k"])))
-                .expression_attribute_values(":prev", s(prev)),
+                .condition_expression("#h = :prev AND #l = :lease AND attribute_not_exists(#k)")
+                .set_expression_attribute_names(Some(names(&["#h", "#l", "#k"])))
+                .expression_attribute_values(":prev", s(&prev.token))
+                .expression_attribute_values(":lease", n(prev.lease_until)),
         };
         outcome(req.send().await, |e| {
             e.is_conditional_check_failed_exception()

@@ -16,10 +16,54 @@ enum Entry {
     Recorded(String),
 }
 
+/// Entries, and their ids oldest first with the generation each was written in: an id
+/// released and claimed again is a new generation, so a stale place in the queue never
+/// evicts a newer entry.
+#[derive(Default)]
+struct State {
+    entries: HashMap<String, (u64, Entry)>,
+    order: VecDeque<(String, u64)>,
+    generation: u64,
+}
+
+impl State {
+    fn insert_new(&mut self, id: &str, entry: Entry) {
+        self.generation += 1;
+        self.entries
+            .insert(id.to_string(), (self.generation, entry));
+        self.order.push_back((id.to_string(), self.generation));
+        while self.entries.len() > MAX_ENTRIES {
+            let Some((old, generation)) = self.order.pop_front() else {
+                break;
+            };
+            if self
+                .entries
+                .get(&old)
+                .is_some_and(|(g, _)| *g == generation)
+            {
+                self.entries.remove(&old);
+            }
+        }
+        if self.order.len() > 2 * MAX_ENTRIES {
+            // Many releases left stale places behind: keep the live ones only.
+            let entries = &self.entries;
+            self.order
+                .retain(|(id, g)| entries.get(id).is_some_and(|(live, _)| live == g));
+        }
+    }
+
+    /// Replaces an entry in place (same generation, same place in the queue).
+    fn update(&mut self, id: &str, entry: Entry) {
+        if let Some((_, e)) = self.entries.get_mut(id) {
+            *e = entry;
+        }
+    }
+}
+
 pub struct MemoryLedger {
     clock: Clock,
     takeover_ms: u64,
-    state: Mutex<(HashMap<String, Entry>, VecDeque<String>)>,
+    state: Mutex<State>,
 }
 
 impl MemoryLedger {
@@ -31,7 +75,7 @@ impl MemoryLedger {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<String, Entry>, VecDeque<String>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -39,75 +83,63 @@ impl MemoryLedger {
         (self.clock)()
     }
 
-    pub fn claim(&self, id: &str, lease: Duration) -> Claim {
+    pub fn claim(&self, id: &str, token: &str, lease: Duration) -> Claim {
         let now = (self.clock)();
-        let holder = Holder::new(id, now + lease.as_millis() as u64);
-        let mut guard = self.lock();
-        let (entries, order) = &mut *guard;
-        let taken_over = match entries.get(id) {
-            Some(Entry::Recorded(key)) => return Claim::Recorded(key.clone()),
-            Some(Entry::Claimed { lease_until, .. }) if lease_until + self.takeover_ms > now => {
-                return Claim::Busy
-            }
-            Some(Entry::Claimed { .. }) => true,
-            None => false,
+        let holder = Holder::new(id, token, now + lease.as_millis() as u64);
+        let claimed = Entry::Claimed {
+            token: token.to_string(),
+            lease_until: holder.lease_until,
         };
-        if !taken_over {
-            order.push_back(id.to_string());
-            while order.len() > MAX_ENTRIES {
-                if let Some(old) = order.pop_front() {
-                    entries.remove(&old);
-                }
+        let mut state = self.lock();
+        match state.entries.get(id).map(|(_, e)| e) {
+            Some(Entry::Recorded(key)) => Claim::Recorded(key.clone()),
+            Some(Entry::Claimed { token: t, .. }) if t == token => {
+                state.update(id, claimed);
+                Claim::Fresh(holder)
             }
-        }
-        entries.insert(
-            id.to_string(),
-            Entry::Claimed {
-                token: holder.token.clone(),
-                lease_until: holder.lease_until,
-            },
-        );
-        if taken_over {
-            Claim::TakeOver(holder)
-        } else {
-            Claim::Fresh(holder)
+            Some(Entry::Claimed { lease_until, .. }) if lease_until + self.takeover_ms > now => {
+                Claim::Busy
+            }
+            Some(Entry::Claimed { .. }) => {
+                state.update(id, claimed);
+                Claim::TakeOver(holder)
+            }
+            None => {
+                state.insert_new(id, claimed);
+                Claim::Fresh(holder)
+            }
         }
     }
 
-    fn holds(entries: &HashMap<String, Entry>, holder: &Holder) -> bool {
-        matches!(entries.get(&holder.id), Some(Entry::Claimed { token, .. }) if *token == holder.token)
+    fn holds(state: &State, holder: &Holder) -> bool {
+        matches!(state.entries.get(&holder.id), Some((_, Entry::Claimed { token, .. })) if *token == holder.token)
     }
 
     pub fn renew(&self, holder: &mut Holder, lease: Duration) -> Result<(), LedgerError> {
         let lease_until = (self.clock)() + lease.as_millis() as u64;
-        let mut guard = self.lock();
-        if !Self::holds(&guard.0, holder) {
+        let mut state = self.lock();
+        if !Self::holds(&state, holder) {
             return Err(LedgerError::Lost);
         }
-        guard.0.insert(
-            holder.id.clone(),
-            Entry::Claimed {
-                token: holder.token.clone(),
-                lease_until,
-            },
-        );
+        let token = holder.token.clone();
+        state.update(&holder.id, Entry::Claimed { token, lease_until });
         holder.lease_until = lease_until;
         Ok(())
     }
 
     pub fn record(&self, holder: &Holder, issue_key: &str) {
-        let mut guard = self.lock();
-        if !matches!(guard.0.get(&holder.id), Some(Entry::Recorded(_))) {
-            guard
-                .0
-                .insert(holder.id.clone(), Entry::Recorded(issue_key.to_string()));
+        let mut state = self.lock();
+        match state.entries.get(&holder.id) {
+            Some((_, Entry::Recorded(_))) => {}
+            Some(_) => state.update(&holder.id, Entry::Recorded(issue_key.to_string())),
+            None => state.insert_new(&holder.id, Entry::Recorded(issue_key.to_string())),
         }
     }
 
     pub fn release(&self, holder: &Holder) {
-        let mut guard = self.lock();
-        if Self::holds(&guard.0, holder) {
-            guard.0.remove(&holder.id);
+        let mut state = self.lock();
+        if Self::holds(&state, holder) {
+            state.entries.remove(&holder.id);
         }
     }
 }
@@ -121,67 +153,75 @@ mod tests {
     fn ledger() -> (MemoryLedger, Arc<AtomicU64>) {
         let now = Arc::new(AtomicU64::new(1_000_000));
         let clock = now.clone();
-        let l = MemoryLedger::new(
-            Arc::new(move || clock.load(Ordering::SeqCst)),
-            Duration::from_secs(60),
-        );
-        (l, now)
+        let clock: Clock = Arc::new(move || clock.load(Ordering::SeqCst));
+        (MemoryLedger::new(clock, Duration::from_secs(60)), now)
+    }
+
+    fn fresh(claim: Claim) -> Holder {
+        match claim {
+            Claim::Fresh(h) => h,
+            other => panic!("expected a fresh claim, got {other:?}"),
+        }
     }
 
     #[test]
     fn claim_busy_takeover_and_record() {
         let (l, now) = ledger();
         let lease = Duration::from_secs(10);
-        let Claim::Fresh(first) = l.claim("run", lease) else {
-            panic!()
-        };
-        assert_eq!(l.claim("run", lease), Claim::Busy);
+        let first = fresh(l.claim("run", "a", lease));
+        assert_eq!(l.claim("run", "b", lease), Claim::Busy);
+        // The same delivery again (an answer it lost): its own claim.
+        fresh(l.claim("run", "a", lease));
         // Lease over, but not the take-over allowance.
         now.fetch_add(10_000 + 59_000, Ordering::SeqCst);
-        assert_eq!(l.claim("run", lease), Claim::Busy);
+        assert_eq!(l.claim("run", "b", lease), Claim::Busy);
         now.fetch_add(1_000, Ordering::SeqCst);
-        let Claim::TakeOver(second) = l.claim("run", lease) else {
-            panic!()
+        let Claim::TakeOver(second) = l.claim("run", "b", lease) else {
+            panic!("take-over expected")
         };
         // The first holder lost its claim.
         let mut stale = first.clone();
         assert_eq!(l.renew(&mut stale, lease), Err(LedgerError::Lost));
         l.release(&first);
         assert_eq!(
-            l.claim("run", lease),
+            l.claim("run", "c", lease),
             Claim::Busy,
             "a stale release does nothing"
         );
         l.record(&second, "SEC-1");
-        assert_eq!(l.claim("run", lease), Claim::Recorded("SEC-1".into()));
+        assert_eq!(l.claim("run", "c", lease), Claim::Recorded("SEC-1".into()));
     }
 
     #[test]
     fn a_released_claim_can_be_claimed_at_once() {
         let (l, _) = ledger();
-        let Claim::Fresh(h) = l.claim("run", Duration::from_secs(10)) else {
-            panic!()
-        };
+        let h = fresh(l.claim("run", "a", Duration::from_secs(10)));
         l.release(&h);
-        assert!(matches!(
-            l.claim("run", Duration::from_secs(10)),
-            Claim::Fresh(_)
-        ));
+        fresh(l.claim("run", "b", Duration::from_secs(10)));
     }
 
     #[test]
-    fn entries_are_bounded() {
+    fn entries_are_bounded_and_a_stale_place_never_evicts_a_newer_entry() {
         let (l, _) = ledger();
-        for i in 0..MAX_ENTRIES + 10 {
-            let Claim::Fresh(h) = l.claim(&format!("run-{i}"), Duration::from_secs(1)) else {
-                panic!()
-            };
+        let lease = Duration::from_secs(1);
+        // Released and claimed again: the first place in the queue goes stale.
+        let h = fresh(l.claim("run-0", "a", lease));
+        l.release(&h);
+        let h = fresh(l.claim("run-0", "b", lease));
+        l.record(&h, "SEC-0");
+        for i in 1..MAX_ENTRIES {
+            let h = fresh(l.claim(&format!("run-{i}"), "a", lease));
             l.record(&h, "SEC-1");
         }
-        assert_eq!(l.lock().0.len(), MAX_ENTRIES);
-        assert!(matches!(
-            l.claim("run-0", Duration::from_secs(1)),
-            Claim::Fresh(_)
-        ));
+        assert_eq!(l.lock().entries.len(), MAX_ENTRIES);
+        assert_eq!(
+            l.claim("run-0", "x", lease),
+            Claim::Recorded("SEC-0".into())
+        );
+        for i in MAX_ENTRIES..MAX_ENTRIES + 10 {
+            fresh(l.claim(&format!("run-{i}"), "a", lease));
+        }
+        assert_eq!(l.lock().entries.len(), MAX_ENTRIES);
+        fresh(l.claim("run-0", "y", lease));
     }
 }

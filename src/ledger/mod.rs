@@ -58,13 +58,18 @@ pub struct Holder {
 }
 
 impl Holder {
-    fn new(id: &str, lease_until: u64) -> Holder {
+    fn new(id: &str, token: &str, lease_until: u64) -> Holder {
         Holder {
             id: id.to_string(),
-            token: format!("{:032x}", fastrand::u128(..)),
+            token: token.to_string(),
             lease_until,
         }
     }
+}
+
+/// A random token for one delivery's claims.
+pub fn claim_token() -> String {
+    format!("{:032x}", fastrand::u128(..))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,10 +131,17 @@ impl Ledger {
         }
     }
 
-    pub async fn claim(&self, id: &str, lease: Duration) -> Result<Claim, LedgerError> {
+    /// Claims run `id` for the delivery holding `token`. A claim already held with the
+    /// same token is this delivery's own (an earlier try whose answer was lost).
+    pub async fn claim(
+        &self,
+        id: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<Claim, LedgerError> {
         match self {
-            Ledger::Memory(m) => Ok(m.claim(id, lease)),
-            Ledger::Dynamo(d) => d.claim(id, lease).await,
+            Ledger::Memory(m) => Ok(m.claim(id, token, lease)),
+            Ledger::Dynamo(d) => d.claim(id, token, lease).await,
         }
     }
 

@@ -13,7 +13,7 @@ use detection_jira::deliver::Deliverer;
 use detection_jira::hosts::AllowedHosts;
 use detection_jira::jira::memory::{MemoryJira, Op};
 use detection_jira::jira::Deployment;
-use detection_jira::ledger::{DynamoLedger, Ledger};
+use detection_jira::ledger::{Claim, DynamoLedger, Ledger};
 use detection_jira::metrics::{Meter, Status};
 use detection_jira::secrets::SecretCache;
 use fake_jira::{FakeJira, FaultKind, Flavor};
@@ -149,6 +149,22 @@ async fn a_holder_that_died_after_creating_is_taken_over_only_after_lease_and_al
     // Recorded now: the next delivery is answered by the ledger alone.
     let again = invoke(&container(&jira, &t), event).await.unwrap();
     assert_eq!(again["issue_key"], taken["issue_key"]);
+}
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_recognised_as_ours() {
+    let t = shared_table().await;
+    let losing = dynamo_client_losing_answers(&t._moto.url, 1);
+    let ledger = dynamo_ledger(&losing, &t.table, &t.clock);
+    let lease = Duration::from_secs(3);
+    // DynamoDB wrote the claim, but its answer never came.
+    let lost = ledger.claim("run", "delivery-1", lease).await;
+    assert!(lost.is_err(), "{lost:?}");
+    // The same delivery tries again: its own claim, not another delivery's.
+    let again = ledger.claim("run", "delivery-1", lease).await.unwrap();
+    assert!(matches!(again, Claim::Fresh(_)), "{again:?}");
+    let other = ledger.claim("run", "delivery-2", lease).await.unwrap();
+    assert_eq!(other, Claim::Busy);
 }
 
 /// An alert for the in-memory Jira, delivered straight through a `Deliverer`.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::alert::{triage, Triage};
+use crate::deliver::plan::CREATED_ANYWAY_WAIT;
 use crate::failure::FailureClass;
 use crate::ledger::{Claim, Holder, LedgerError, LEASE_MARGIN};
 use serde_json::json;
@@ -355,6 +356,94 @@ fn a_failed_connection_releases_the_claim_and_keeps_its_own_message() {
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     let refused = Failure::bad_input("destination.instance_url: host not allowed", "fix");
-    let next = plan.on_reply(Err(StepError::Connect(refused.clone())));
+    let next = plan.on_reply(Err(StepError::Failed(refused.clone())));
     assert_eq!(booked(&mut plan, next, Step::Release), Next::Fail(refused));
+}
+
+fn server_error() -> StepError {
+    StepError::Jira(JiraError::Server {
+        status: 500,
+        detail: "post-function failed".into(),
+    })
+}
+
+#[test]
+fn a_create_answered_5xx_is_searched_for_before_another_create() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, true);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    // The index may lag behind the create that happened anyway: wait, then search.
+    assert_eq!(
+        sent(plan.on_reply(Err(server_error()))),
+        Step::Wait(CREATED_ANYWAY_WAIT)
+    );
+    let search = sent(plan.on_reply(Ok(Reply::Done)));
+    assert!(matches!(
+        search,
+        Step::Search {
+            purpose: Purpose::CreatedAnyway,
+            ..
+        }
+    ));
+    // It did happen: that issue is this run's, answered as created.
+    let found = plan.on_reply(Ok(Reply::Found(Some("SEC-8".into()))));
+    assert_eq!(
+        booked(
+            &mut plan,
+            found,
+            Step::Record {
+                key: "SEC-8".into()
+            }
+        ),
+        Next::Finish(Status::Created, "SEC-8".into())
+    );
+}
+
+#[test]
+fn a_create_that_keeps_failing_keeps_the_claim() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, true);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    for round in 0..3u32 {
+        let wait = sent(plan.on_reply(Err(server_error())));
+        assert_eq!(wait, Step::Wait(CREATED_ANYWAY_WAIT * (1 << round)));
+        sent(plan.on_reply(Ok(Reply::Done)));
+        let again = sent(plan.on_reply(Ok(Reply::Found(None))));
+        assert!(matches!(again, Step::Create { .. }));
+    }
+    // Nothing says whether any of them happened: no release, a later delivery searches.
+    let f = failed(plan.on_reply(Err(server_error())));
+    assert_eq!(f.class, FailureClass::Jira5xx);
+}
+
+#[test]
+fn a_taken_over_claim_is_never_released() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, true);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    // The search fails: the old holder may still have created the issue, so the next
+    // delivery must take over (and search) again rather than start fresh.
+    let f = failed(plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
+        detail: "no".into(),
+    }))));
+    assert_eq!(f.class, FailureClass::Permission);
+}
+
+#[test]
+fn an_unreadable_create_answer_keeps_the_claim() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, true);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    let f = failed(plan.on_reply(Err(StepError::Jira(JiraError::BadResponse {
+        detail: "HTTP 201 with a body that is not JSON".into(),
+    }))));
+    assert_eq!(f.class, FailureClass::Rejected);
 }

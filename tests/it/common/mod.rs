@@ -448,6 +448,18 @@ pub fn flaky_dynamo_client(
         rng: Mutex::new(fastrand::Rng::with_seed(seed)),
         before,
         after,
+        lose_next: Mutex::new(0),
+    };
+    aws_sdk_dynamodb::Client::from_conf(dynamo_config(endpoint).interceptor(faults).build())
+}
+
+/// A client that loses the answers of its first `n` requests (which DynamoDB did handle).
+pub fn dynamo_client_losing_answers(endpoint: &str, n: u32) -> aws_sdk_dynamodb::Client {
+    let faults = FlakyDynamo {
+        rng: Mutex::new(fastrand::Rng::with_seed(0)),
+        before: 0.0,
+        after: 0.0,
+        lose_next: Mutex::new(n),
     };
     aws_sdk_dynamodb::Client::from_conf(dynamo_config(endpoint).interceptor(faults).build())
 }
@@ -457,6 +469,8 @@ struct FlakyDynamo {
     rng: Mutex<fastrand::Rng>,
     before: f64,
     after: f64,
+    /// Answers still to lose, whatever the dice say.
+    lose_next: Mutex<u32>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -490,6 +504,12 @@ impl aws_sdk_dynamodb::config::Intercept for FlakyDynamo {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), BoxError> {
+        let mut lose = self.lose_next.lock().unwrap();
+        if *lose > 0 {
+            *lose -= 1;
+            return Err("injected: the answer was lost".into());
+        }
+        drop(lose);
         self.roll(
             self.after,
             "injected: connection reset after the request was handled",
