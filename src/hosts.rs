@@ -46,6 +46,12 @@ fn is_loopback(host: &Host<&str>) -> bool {
     }
 }
 
+/// A normalised host (as `JiraSite::host` holds it) on the loopback interface.
+fn is_loopback_name(host: &str) -> bool {
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || ip.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Parses and normalises a Jira base URL (`field` names it in errors).
 pub fn normalize(field: &'static str, raw: &str) -> Result<JiraSite, HostError> {
     const FIX: &str = "use the Jira base URL only, e.g. https://your-domain.atlassian.net";
@@ -129,7 +135,8 @@ enum Pattern {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Rule {
     pattern: Pattern,
-    /// An entry with a port matches that port only; without one, any port of that host.
+    /// An entry with a port matches that port only; without one, https's 443 (any port
+    /// on a loopback host, which only the function itself listens on).
     port: Option<u16>,
 }
 
@@ -184,8 +191,20 @@ impl AllowedHosts {
                     site.host.len() > suffix.len() && site.host.ends_with(suffix.as_str())
                 }
             };
-            host_ok && r.port.is_none_or(|p| p == site.port)
+            let port_ok = match r.port {
+                Some(p) => p == site.port,
+                None => site.port == 443 || is_loopback_name(&site.host),
+            };
+            host_ok && port_ok
         })
+    }
+
+    /// A `*.domain` entry: it lets any event send an unbound secret's token to any host
+    /// under that domain (warned about at start).
+    pub fn has_wildcard(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r.pattern, Pattern::AnySubdomain(_)))
     }
 }
 
@@ -330,7 +349,9 @@ mod tests {
         )
         .unwrap();
         assert!(list.allows(&site("https://acme.atlassian.net")));
-        assert!(list.allows(&site("https://acme.atlassian.net:8443")));
+        // No port in the entry: https's 443 only.
+        assert!(!list.allows(&site("https://acme.atlassian.net:8443")));
+        assert!(!list.allows(&site("https://jira.corp.example:8080")));
         assert!(!list.allows(&site("https://evil.atlassian.net")));
         assert!(list.allows(&site("https://jira.corp.example")));
         assert!(list.allows(&site("https://a.b.corp.example")));
@@ -342,6 +363,11 @@ mod tests {
         assert!(list.allows(&site("http://[::1]:9")));
         assert!(list.allows(&site("https://jira.big.example")));
         assert!(!AllowedHosts::default().allows(&site("https://acme.atlassian.net")));
+        // Loopback entries without a port: any port (local stand-ins, tests).
+        let local = AllowedHosts::parse("127.0.0.1,localhost").unwrap();
+        assert!(local.allows(&site("http://127.0.0.1:18080")));
+        assert!(local.allows(&site("http://localhost:9")));
+        assert!(!local.has_wildcard() && list.has_wildcard());
     }
 
     #[test]

@@ -19,6 +19,9 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %e, "bad configuration");
         e
     })?;
+    if config.allowed_hosts.has_wildcard() {
+        tracing::warn!(allowed_hosts = %config.allowed_hosts, "ALLOWED_JIRA_HOSTS holds a wildcard: any event may send the token of a secret without instance_url to any host it matches; bind such secrets to their Jira with instance_url");
+    }
     tracing::info!(
         allowed_hosts = %config.allowed_hosts,
         max_concurrency = config.max_concurrency,

@@ -205,13 +205,15 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             ApiVersion::V3 => return Ok(ApiFlavor::V3),
             ApiVersion::Auto => {}
         }
-        let cell = self
-            .flavors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(conn.site.base.clone())
-            .or_default()
-            .clone();
+        let cell = {
+            let mut flavors = self.flavors.lock().unwrap_or_else(|p| p.into_inner());
+            if flavors.len() >= crate::secrets::MAX_CACHED && !flavors.contains_key(&conn.site.base)
+            {
+                // Sites come from events: past the bound, forget those not being detected.
+                flavors.retain(|_, c| Arc::strong_count(c) > 1);
+            }
+            flavors.entry(conn.site.base.clone()).or_default().clone()
+        };
         cell.get_or_try_init(|| async {
             let deployment = retrying(Policy::Read, cutoff, meter, || {
                 meter.time(self.jira.server_info(conn.call(cutoff)))

@@ -273,3 +273,17 @@ async fn a_create_answered_5xx_that_happened_anyway_is_not_repeated() {
     assert_eq!(d.jira.issues().len(), 1);
     assert_eq!(d.jira.count(Op::Create), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_deployment_cache_is_bounded() {
+    let mut d = deliverer(Deployment::Cloud, TOKEN);
+    d.allowed = AllowedHosts::parse("*.corp.example").unwrap();
+    for n in 0..crate::secrets::MAX_CACHED + 200 {
+        let a = alert(|v| {
+            v["destination"]["instance_url"] = json!(format!("https://j{n}.corp.example"));
+        });
+        deliver(&d, &a).await.unwrap();
+    }
+    let held = d.flavors.lock().unwrap().len();
+    assert!(held <= crate::secrets::MAX_CACHED, "{held} sites cached");
+}

@@ -317,11 +317,29 @@ fn adf(blocks: &[Block]) -> Node<'_> {
 // ---- Wiki markup (Server / Data Center) ----------------------------------------------
 
 /// Characters that would end a `[text|url]` link early are percent-encoded.
+/// A link target in wiki markup: every character that markup gives a meaning (`|` ends
+/// the target, `[ ]` the link, `!` starts an image, `{ }` a macro) is percent-encoded, so
+/// a URL can never break out of its link.
 fn wiki_href(href: &str) -> String {
-    href.replace('|', "%7C")
-        .replace(']', "%5D")
-        .replace('[', "%5B")
-        .replace(' ', "%20")
+    let mut out = String::with_capacity(href.len());
+    for c in href.chars() {
+        match c {
+            '|' => out.push_str("%7C"),
+            '[' => out.push_str("%5B"),
+            ']' => out.push_str("%5D"),
+            '!' => out.push_str("%21"),
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            c if c.is_whitespace() || c.is_control() => {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn wiki(blocks: &[Block]) -> String {
@@ -435,6 +453,20 @@ mod tests {
         assert_eq!(
             s.as_str().unwrap(),
             "*Replay:* [go\\]|https://x.example/a%7Cb%5Dc]"
+        );
+        // An image (`!...!`) or a macro (`{...}`) cannot start inside the target.
+        let mut d = Description::default();
+        d.push(Block::Link {
+            label: "Replay".into(),
+            text: "replay".into(),
+            href: "https://x.example/a!https://attacker.example/p.png!{color}".into(),
+        });
+        let s = d.render(ApiFlavor::V2);
+        let s = s.as_str().unwrap();
+        assert!(!s.contains('!') && !s.contains('{'), "{s}");
+        assert!(
+            s.contains("a%21https://attacker.example/p.png%21%7Bcolor%7D"),
+            "{s}"
         );
     }
 }

@@ -13,6 +13,7 @@ pub use fingerprint::{detection_label, fingerprint_label};
 
 use crate::alert::{Alert, Detection, IssueLink};
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use text::{clean_label, one_line_summary};
 
 /// Always on every issue, so Jira automation can find them.
@@ -58,20 +59,18 @@ pub struct IssueSpec {
 pub fn build_issue(alert: &Alert, system_labels: &[String]) -> IssueSpec {
     let dest = &alert.destination;
     let det = &alert.detection;
-    let mut labels_seen = vec![BASE_LABEL.to_string()];
-    for l in system_labels {
+    // First occurrence wins, in order; a set keeps this linear in the number of labels.
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut keep = |l: &String| {
         let l = clean_label(l);
-        if !l.is_empty() && !labels_seen.contains(&l) {
-            labels_seen.push(l);
-        }
-    }
+        (!l.is_empty() && seen.insert(l.clone())).then_some(l)
+    };
+    let mut labels_seen: Vec<String> = std::iter::once(BASE_LABEL.to_string())
+        .chain(system_labels.iter().cloned())
+        .filter_map(|l| keep(&l))
+        .collect();
     let system_count = labels_seen.len();
-    for l in &dest.labels {
-        let l = clean_label(l);
-        if !l.is_empty() && !labels_seen.contains(&l) {
-            labels_seen.push(l);
-        }
-    }
+    labels_seen.extend(dest.labels.iter().filter_map(&mut keep));
     let labels = labels_seen.split_off(system_count);
 
     let mut custom_fields = Vec::new();

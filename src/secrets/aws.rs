@@ -73,13 +73,27 @@ impl SecretSource for SecretsManager {
 pub fn arn_region(id: &str) -> Option<String> {
     let mut parts = id.split(':');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        // Only a region-shaped value may choose the endpoint: `s3` or `x.evil` may not.
         (Some("arn"), Some(_partition), Some("secretsmanager"), Some(region))
-            if !region.is_empty() =>
+            if is_region(region) =>
         {
             Some(region.to_string())
         }
         _ => None,
     }
+}
+
+/// `^[a-z]{2}(-[a-z]+)+-\d+$`, e.g. `eu-west-1`, `us-gov-east-1`.
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
 }
 
 /// The service's error code; modeled errors are named even when the code is missing.

@@ -182,6 +182,9 @@ impl SecretSource for Mutex<HashMap<String, String>> {
     }
 }
 
+/// Secrets kept per container at most (each id comes from an event).
+pub const MAX_CACHED: usize = 1_000;
+
 struct Entry {
     fetched: Instant,
     creds: Arc<Credentials>,
@@ -218,6 +221,11 @@ impl<S: SecretSource> SecretCache<S> {
     ) -> Result<(Arc<Credentials>, Instant), SecretError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            if slots.len() >= MAX_CACHED && !slots.contains_key(id) {
+                // Ids come from events: past the bound, forget the secrets nobody is
+                // reading right now (they are fetched again when needed).
+                slots.retain(|_, s| Arc::strong_count(s) > 1);
+            }
             slots.entry(id.to_string()).or_default().clone()
         };
         let mut entry = slot.lock().await;
@@ -302,6 +310,23 @@ mod tests {
             Some("eu-west-1")
         );
         assert_eq!(arn_region("jira/secops"), None);
+        assert_eq!(
+            arn_region("arn:aws-us-gov:secretsmanager:us-gov-east-1:111122223333:secret:x")
+                .as_deref(),
+            Some("us-gov-east-1")
+        );
+        // Not a region: never an endpoint.
+        for bad in [
+            "s3",
+            "x.evil.example",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1a",
+            "",
+        ] {
+            let arn = format!("arn:aws:secretsmanager:{bad}:111122223333:secret:x");
+            assert_eq!(arn_region(&arn), None, "{bad}");
+        }
         assert_eq!(arn_region("arn:aws:s3:::bucket"), None);
     }
 
@@ -368,6 +393,21 @@ mod tests {
         let (third, _) = cache.get("a", Some(at)).await.unwrap();
         assert_eq!(second.token, third.token);
         assert_eq!(cache.source.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cache_is_bounded() {
+        let cache = SecretCache::new(
+            Counting {
+                calls: AtomicUsize::new(0),
+            },
+            Duration::from_secs(300),
+        );
+        for i in 0..MAX_CACHED + 500 {
+            cache.get(&format!("jira/{i}"), None).await.unwrap();
+        }
+        let held = cache.slots.lock().unwrap().len();
+        assert!(held <= MAX_CACHED, "{held} secrets cached");
     }
 
     #[tokio::test]

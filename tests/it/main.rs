@@ -30,3 +30,5 @@ mod secrets_sdk;
 mod security;
 /// Seeded fault injection through a simulated SQS queue.
 mod soak;
+/// The SAM template's safe defaults.
+mod template;

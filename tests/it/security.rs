@@ -185,3 +185,32 @@ async fn missing_secret_fails_with_the_fix() {
     assert_eq!(e.class.as_str(), "not-found");
     assert!(jira.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_typo_in_a_destination_key_never_passes_silently() {
+    let jira = fake(Flavor::Cloud).await;
+    let app = app(&jira);
+    for (typo, meant) in [("lables", "labels"), ("group_repeat", "group_repeats")] {
+        let mut a = alert(&jira.base_url);
+        a["destination"][typo] = json!(true);
+        let e = invoke(&app, a).await.unwrap_err();
+        assert_eq!(e.class.as_str(), "bad-input");
+        assert!(e.message.contains(&format!("destination.{typo}")), "{e}");
+        assert!(e.message.contains(&format!("did you mean {meant}")), "{e}");
+    }
+    // A field the detection platform added is fine; a near miss of a missing required
+    // field is named with it.
+    let mut a = alert(&jira.base_url);
+    a["detection"]["new_platform_field"] = json!({"any": "thing"});
+    assert_eq!(invoke(&app, a).await.unwrap()["status"], "created");
+    let mut a = alert(&jira.base_url);
+    let severity = a["detection"]
+        .as_object_mut()
+        .unwrap()
+        .remove("severity")
+        .unwrap();
+    a["detection"]["severty"] = severity;
+    let e = invoke(&app, a).await.unwrap_err();
+    assert!(e.message.contains("detection.severty"), "{e}");
+    assert_eq!(jira.created().len(), 1, "only the alert with the new field");
+}
