@@ -395,6 +395,16 @@ mod tests {
         assert_eq!(cache.source.calls.load(Ordering::SeqCst), 2);
     }
 
+    #[tokio::test]
+    async fn a_failed_read_leaves_nothing_behind() {
+        let source: Mutex<HashMap<String, String>> = Mutex::default();
+        let cache = SecretCache::new(source, Duration::from_secs(300));
+        for i in 0..100 {
+            assert!(cache.get(&format!("jira/missing-{i}"), None).await.is_err());
+        }
+        assert!(cache.slots.lock().unwrap().is_empty());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_cache_is_bounded() {
         let cache = SecretCache::new(
