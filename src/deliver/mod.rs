@@ -245,9 +245,9 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// Sends one step of the plan: to the ledger, to Jira, or (re)connecting. Everything
-    /// but the bookkeeping stops at the run's work cutoff. A 401
-    /// reads the secret again once (it may just have been rotated) and sends the step
-    /// again: a refused request changed nothing.
+    /// but the bookkeeping stops at the run's work cutoff. A 401 reads the secret again
+    /// once (it may just have been rotated) and sends the step again: a refused request
+    /// changed nothing.
     async fn step(
         &self,
         step: &Step,
