@@ -12,6 +12,8 @@ pub struct Config {
     pub idempotency_table: Option<String>,
     /// How long after a claim's lease ends before another delivery may take it over.
     pub takeover: Duration,
+    /// Extra CA certificates (PEM) trusted for Jira, checked at start.
+    pub ca_bundle: Option<String>,
 }
 
 impl Config {
@@ -39,7 +41,16 @@ impl Config {
             max_concurrency: number("MAX_CONCURRENCY", 10, 1, 1_000)? as usize,
             idempotency_table: table_name(var("IDEMPOTENCY_TABLE"))?,
             takeover: Duration::from_secs(number("IDEMPOTENCY_TAKEOVER_SECONDS", 60, 0, 86_400)?),
+            ca_bundle: ca_bundle(var("JIRA_CA_BUNDLE"))?,
         })
+    }
+}
+
+/// `JIRA_CA_BUNDLE`: PEM text, parsed now so that a bad bundle stops the function at start.
+fn ca_bundle(raw: Option<String>) -> Result<Option<String>, String> {
+    match raw.filter(|s| !s.trim().is_empty()) {
+        None => Ok(None),
+        Some(pem) => crate::jira::ca_certificates(&pem).map(|_| Some(pem)),
     }
 }
 
@@ -101,6 +112,13 @@ mod tests {
         assert!(cfg(&[("IDEMPOTENCY_TABLE", "bad table")])
             .unwrap_err()
             .contains("IDEMPOTENCY_TABLE"));
+        for bad in [
+            "not a certificate",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            let e = cfg(&[("JIRA_CA_BUNDLE", bad)]).unwrap_err();
+            assert!(e.starts_with("JIRA_CA_BUNDLE") && e.contains("Fix:"), "{e}");
+        }
         assert!(cfg(&[("ALLOWED_JIRA_HOSTS", "https://x")])
             .unwrap_err()
             .contains("ALLOWED_JIRA_HOSTS"));

@@ -47,7 +47,7 @@ async fn main() -> Result<(), Error> {
     };
     let app = Arc::new(App::new(
         Deliverer::new(
-            JiraHttp::new()?,
+            JiraHttp::with_ca_bundle(config.ca_bundle.as_deref())?,
             SecretCache::new(secrets, config.secret_ttl),
             config.allowed_hosts,
             ledger,

@@ -25,13 +25,29 @@ pub struct JiraHttp {
 
 impl JiraHttp {
     pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        Self::builder().build().map(|client| JiraHttp { client })
+    }
+
+    /// A client that also trusts the CA certificates of `ca_bundle` (PEM, `JIRA_CA_BUNDLE`:
+    /// the private CA of an on-premises Jira), in addition to the public roots.
+    /// Certificate verification is never switched off.
+    pub fn with_ca_bundle(ca_bundle: Option<&str>) -> Result<Self, String> {
+        let mut builder = Self::builder();
+        if let Some(pem) = ca_bundle {
+            builder = builder.tls_certs_merge(ca_certificates(pem)?);
+        }
+        builder
+            .build()
+            .map(|client| JiraHttp { client })
+            .map_err(|e| format!("JIRA_CA_BUNDLE could not be used: {}", root_cause(&e)))
+    }
+
+    fn builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("detection-jira/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(JiraHttp { client })
     }
 
     /// Sends one request; `with_auth` false for anonymous reads (serverInfo).
@@ -165,6 +181,19 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn cut(s: &str, max: usize) -> String {
     crate::issue::text::ellipsize(s, max)
+}
+
+/// The certificates of a PEM bundle; an error names `JIRA_CA_BUNDLE` and the fix.
+pub fn ca_certificates(pem: &str) -> Result<Vec<reqwest::Certificate>, String> {
+    const FIX: &str = "Fix: set JIRA_CA_BUNDLE to the PEM text of the CA certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), or leave it unset";
+    match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        Ok(_) => Err(format!("JIRA_CA_BUNDLE holds no PEM certificate. {FIX}")),
+        Err(e) => Err(format!(
+            "JIRA_CA_BUNDLE is not a valid PEM certificate bundle ({}). {FIX}",
+            root_cause(&e)
+        )),
+    }
 }
 
 /// Removes every form of the credential a server could echo back: the raw token, the

@@ -6,7 +6,7 @@ mod http;
 pub mod memory;
 
 pub use error::JiraError;
-pub use http::JiraHttp;
+pub use http::{ca_certificates, JiraHttp};
 
 use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;

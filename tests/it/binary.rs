@@ -85,13 +85,27 @@ async fn the_binary_serves_sqs_and_direct_invocations() {
 }
 
 #[tokio::test]
-async fn a_bad_allow_list_stops_the_function_at_start() {
-    let runtime = RuntimeApi::start().await;
-    let status = function_command(env!("CARGO_BIN_EXE_detection-jira"), &runtime)
-        .env("ALLOWED_JIRA_HOSTS", "https://acme.atlassian.net")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(!status.success());
+async fn bad_configuration_stops_the_function_at_start_naming_the_variable() {
+    for (name, value) in [
+        ("ALLOWED_JIRA_HOSTS", "https://acme.atlassian.net"),
+        (
+            "JIRA_CA_BUNDLE",
+            "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
+        ),
+        ("JIRA_CA_BUNDLE", "a file name, not PEM text"),
+    ] {
+        let runtime = RuntimeApi::start().await;
+        let out = function_command(env!("CARGO_BIN_EXE_detection-jira"), &runtime)
+            .env(name, value)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{name}={value:?} was accepted");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains(name), "{name}: {said}");
+    }
 }

@@ -20,6 +20,8 @@ mod fake_jira;
 mod ledger;
 /// Secrets Manager through the real SDK against a moto server (a process).
 mod moto;
+/// `JIRA_CA_BUNDLE`: an HTTPS stand-in behind a private CA.
+mod private_ca;
 /// Parsing and building under generated input (proptest).
 mod properties;
 /// Retries, throttling, unanswered creates, the invocation deadline.

@@ -54,3 +54,18 @@ fn the_ledger_policy_names_its_table_only() {
         "{statement}"
     );
 }
+
+#[test]
+fn a_private_jira_can_be_reached_when_asked() {
+    let t = template();
+    // Outside any VPC unless both subnets and security groups are given.
+    assert_eq!(default_of(&t, "SubnetIds"), "");
+    assert_eq!(default_of(&t, "SecurityGroupIds"), "");
+    let vpc = t
+        .split("VpcConfig: !If")
+        .nth(1)
+        .expect("a conditional VpcConfig");
+    assert!(vpc.trim_start().starts_with("- InVpc"), "{}", &vpc[..80]);
+    assert!(t.contains("JIRA_CA_BUNDLE: !Ref JiraCaBundle"));
+    assert_eq!(default_of(&t, "JiraCaBundle"), "");
+}
