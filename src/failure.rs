@@ -75,7 +75,7 @@ impl fmt::Display for FailureClass {
 
 /// Why one alert was not delivered: its class, what happened, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("[{class}] {message}. Fix: {fix}")]
+#[error("[{class}] {}. Fix: {fix}", message.trim_end_matches('.'))]
 pub struct Failure {
     pub class: FailureClass,
     pub message: String,
@@ -167,6 +167,9 @@ mod tests {
         let d: lambda_runtime::Diagnostic = Failure::bad_input("m", "do this").into();
         assert_eq!(d.error_type, "bad-input");
         assert_eq!(d.error_message, "[bad-input] m. Fix: do this");
+        // Jira's own sentences end in a full stop: never two.
+        let f = Failure::bad_input("Authentication required to perform this operation.", "x");
+        assert!(!f.to_string().contains(".."), "{f}");
         let f = Failure::deadline().at("creating the issue");
         assert!(f.message.starts_with("creating the issue: "));
     }
