@@ -114,11 +114,15 @@ mod tests {
             .contains("IDEMPOTENCY_TABLE"));
         for bad in [
             "not a certificate",
-            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
         ] {
             let e = cfg(&[("JIRA_CA_BUNDLE", bad)]).unwrap_err();
             assert!(e.starts_with("JIRA_CA_BUNDLE") && e.contains("Fix:"), "{e}");
         }
+        // PEM around bytes that are no certificate: refused when the client is built.
+        let junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let e = crate::jira::JiraHttp::with_ca_bundle(Some(junk)).err();
+        assert!(e.is_some_and(|e| e.starts_with("JIRA_CA_BUNDLE")));
         assert!(cfg(&[("ALLOWED_JIRA_HOSTS", "https://x")])
             .unwrap_err()
             .contains("ALLOWED_JIRA_HOSTS"));

@@ -93,6 +93,10 @@ async fn bad_configuration_stops_the_function_at_start_naming_the_variable() {
             "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
         ),
         ("JIRA_CA_BUNDLE", "a file name, not PEM text"),
+        (
+            "JIRA_CA_BUNDLE",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+        ),
     ] {
         let runtime = RuntimeApi::start().await;
         let out = function_command(env!("CARGO_BIN_EXE_detection-jira"), &runtime)
