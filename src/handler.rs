@@ -10,7 +10,7 @@ use crate::secrets::SecretSource;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -272,7 +272,7 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
             .is_some_and(|a| a.ends_with(".fifo"))
     });
     let results = if fifo {
-        fifo_in_order(app, records, cutoff).await
+        fifo_by_group(app, records, cutoff).await
     } else {
         let limit = app.max_concurrency.max(1);
         let mut results: Vec<(usize, String, Done)> =
@@ -306,31 +306,65 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
     (response, tally)
 }
 
-/// FIFO: in order; after a failure the rest of that message group waits for redelivery.
-async fn fifo_in_order<J: JiraApi, S: SecretSource>(
+/// FIFO: message groups run at the same time (up to `max_concurrency`), each in order;
+/// after a failure the rest of that group waits for redelivery, unprocessed.
+async fn fifo_by_group<J: JiraApi, S: SecretSource>(
     app: Arc<App<J, S>>,
     records: Vec<SqsMessage>,
     cutoff: Instant,
 ) -> Vec<(String, Done)> {
-    let mut broken_groups: HashSet<String> = HashSet::new();
-    let mut results = Vec::with_capacity(records.len());
-    for msg in records {
+    // Groups in order of first appearance, each message with its place in the batch.
+    let mut groups: Vec<Vec<(usize, SqsMessage)>> = Vec::new();
+    let mut slot_of: HashMap<String, usize> = HashMap::new();
+    for (i, msg) in records.into_iter().enumerate() {
         let group = msg
             .attributes
             .get("MessageGroupId")
             .cloned()
             .unwrap_or_default();
+        let slot = *slot_of.entry(group).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[slot].push((i, msg));
+    }
+    let limit = app.max_concurrency.max(1);
+    let per_group: Vec<Vec<(usize, String, Done)>> = futures::stream::iter(groups)
+        .map(|group| one_group(app.clone(), group, cutoff))
+        .buffer_unordered(limit)
+        .collect()
+        .await;
+    let mut results: Vec<(usize, String, Done)> = per_group.into_iter().flatten().collect();
+    results.sort_by_key(|(i, _, _)| *i);
+    results
+        .into_iter()
+        .map(|(_, id, done)| (id, done))
+        .collect()
+}
+
+/// One FIFO message group, in order.
+async fn one_group<J: JiraApi, S: SecretSource>(
+    app: Arc<App<J, S>>,
+    messages: Vec<(usize, SqsMessage)>,
+    cutoff: Instant,
+) -> Vec<(usize, String, Done)> {
+    let mut out = Vec::with_capacity(messages.len());
+    let mut broken = false;
+    for (i, msg) in messages {
         let id = msg.message_id.clone().unwrap_or_default();
-        if broken_groups.contains(&group) {
-            tracing::warn!(message_id = %id, group = %group, status = "failed", class = %FailureClass::Unprocessed, "an earlier message of this FIFO group failed; reported failed unprocessed to keep order");
-            results.push((id, (Err(Failure::unprocessed()), None)));
+        if broken {
+            let group = msg
+                .attributes
+                .get("MessageGroupId")
+                .map(String::as_str)
+                .unwrap_or("");
+            tracing::warn!(message_id = %id, group, status = "failed", class = %FailureClass::Unprocessed, "an earlier message of this FIFO group failed; reported failed unprocessed to keep order");
+            out.push((i, id, (Err(Failure::unprocessed()), None)));
             continue;
         }
         let done = isolated(app.clone(), msg, cutoff).await;
-        if done.0.is_err() {
-            broken_groups.insert(group);
-        }
-        results.push((id, done));
+        broken = done.0.is_err();
+        out.push((i, id, done));
     }
-    results
+    out
 }

@@ -107,7 +107,7 @@ async fn fifo_group_stops_after_a_failure() {
     let answer = invoke(&app, event).await.unwrap();
     assert_eq!(failures(&answer), ["f2", "f3"]);
     // The issues are those of f1 and f4 (runs srch-1 and srch-4); f3 was held back.
-    let runs_created: Vec<&str> = jira
+    let mut runs_created: Vec<&str> = jira
         .created()
         .iter()
         .map(|i| {
@@ -118,7 +118,60 @@ async fn fifo_group_stops_after_a_failure() {
                 .unwrap_or("unknown")
         })
         .collect();
+    runs_created.sort();
     assert_eq!(runs_created, ["srch-1", "srch-4"]);
+}
+
+/// FIFO message groups run at the same time, each in order: three groups whose first
+/// create is rate limited for 7 s take 7 s (tokio's paused clock), not 21.
+#[tokio::test(start_paused = true)]
+async fn fifo_groups_run_side_by_side_and_each_in_order() {
+    use detection_jira::jira::memory::Op;
+    use detection_jira::jira::JiraError;
+    let app = in_memory_app();
+    let jira = app.deliverer.jira();
+    for _ in 0..3 {
+        jira.fail_next(
+            Op::Create,
+            JiraError::Throttled {
+                status: 429,
+                retry_after: Some(std::time::Duration::from_secs(7)),
+            },
+        );
+    }
+    let base = "http://127.0.0.1:9";
+    let ids = ["a1", "b1", "c1", "a2", "b2", "c2"];
+    let bodies: Vec<(&str, String)> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| (*id, run(base, n).to_string()))
+        .collect();
+    let mut event = sqs(&bodies, FIFO_QUEUE);
+    for (i, id) in ids.iter().enumerate() {
+        event["Records"][i]["attributes"]["MessageGroupId"] = json!(&id[..1]);
+    }
+    let started = tokio::time::Instant::now();
+    let answer = invoke(&app, event).await.unwrap();
+    assert_eq!(failures(&answer), Vec::<String>::new());
+    assert_eq!(
+        tokio::time::Instant::now() - started,
+        std::time::Duration::from_secs(7)
+    );
+    // Within each group, the first message's issue was created before the second's.
+    let summaries: Vec<String> = jira
+        .issues()
+        .iter()
+        .map(|i| i.fields["description"].to_string())
+        .collect();
+    for (first, second) in [(0, 3), (1, 4), (2, 5)] {
+        let at = |n: usize| {
+            summaries
+                .iter()
+                .position(|d| d.contains(&format!("srch-{n}\"")))
+                .unwrap()
+        };
+        assert!(at(first) < at(second), "group order kept");
+    }
 }
 
 #[tokio::test]
