@@ -57,8 +57,9 @@ invoke: $(PY_TOOLS)
 # Preflight of a destination, against a running `make watch`:
 #   make check-destination CHECK=my-destination-check.json   (see events/check-destination.json)
 CHECK ?= events/check-destination.json
+# Prints a table (check, result, detail, fix) and exits non-zero when a check failed.
 check-destination: $(PY_TOOLS)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke detection-jira --data-file $(CHECK)
+	set -o pipefail; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke detection-jira --data-file $(CHECK) | python3 scripts/check_report.py
 
 # Rebuilds and serves the function on :9000, pointed at a stand-in started separately
 # (target/debug/fake-jira).

@@ -13,6 +13,20 @@ except (OSError, ValueError):
     SEEN = {}
 
 
+def failure_reasons(log):
+    """message id -> "class: error" of its failure, from the function's JSON log."""
+    reasons = {}
+    for line in open(log):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        fields, span = entry.get("fields", {}), entry.get("span", {})
+        if fields.get("status") == "failed" and span.get("message_id"):
+            reasons[span["message_id"]] = f"{fields.get('class')}: {fields.get('error', fields.get('message'))}"
+    return reasons
+
+
 def last_delivery_requests(log):
     """Jira requests of the last delivered alert, from the function's JSON log."""
     requests = None
@@ -60,6 +74,9 @@ def main():
     elif "batchItemFailures" in answer:
         failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
         print(f"  batchItemFailures: {failed or 'none'}")
+        reasons = failure_reasons(log)
+        for message_id in failed:
+            print(f"    {message_id}: {reasons.get(message_id, 'see the function log')}")
     else:
         key = answer.get("issue_key")
         summary = ""
