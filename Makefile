@@ -74,8 +74,12 @@ watch: $(PY_TOOLS)
 bench:
 	bash scripts/bench.sh
 
-deploy:
-	sam build --beta-features && sam deploy --guided
+# SAM builds Rust through cargo-lambda only as a beta feature, and finds it (and zig) on
+# PATH: both come from the project's venv, with the SAM CLI itself.
+deploy: $(PY_TOOLS)
+	@[ -x $(VENV)/bin/sam ] || $(VENV)/bin/pip install -q aws-sam-cli
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build --beta-features
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --guided
 
 clean:
 	cargo clean

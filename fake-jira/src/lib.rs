@@ -496,6 +496,9 @@ fn route(
     if path == "/" && method == Method::GET {
         return page::render(s);
     }
+    if let (Some(key), &Method::GET) = (path.strip_prefix("/browse/"), method) {
+        return page::render_issue(s, key);
+    }
     if path == "/_fake/issues" && method == Method::GET {
         let issues: Vec<Value> = s
             .issues

@@ -1,6 +1,6 @@
-//! `GET /`: the issues received, as a page a person can read.
+//! `GET /` and `GET /browse/KEY`: the issues received, as pages a person can read.
 
-use crate::State;
+use crate::{Issue, State};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
@@ -144,44 +144,94 @@ fn description_html(d: &Value) -> String {
     }
 }
 
-pub(crate) fn render(s: &State) -> Response {
+/// One issue as a section: its fields, links, status and comments, as Jira would show them.
+fn issue_html(i: &Issue) -> String {
+    let f = &i.fields;
+    let text = |p: &str| {
+        f.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let labels: Vec<String> = f
+        .get("labels")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter_map(Value::as_str).map(esc).collect())
+        .unwrap_or_default();
+    // Issues the stand-in starts with (parents and link targets for the samples).
+    let seeded = if labels.iter().any(|l| l == "security-detection") {
+        ""
+    } else {
+        " <small>(seeded by the stand-in)</small>"
+    };
+    let custom: Vec<String> = f
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| k.starts_with("customfield_"))
+                .map(|(k, v)| format!("{}: {}", esc(k), esc(&v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let links: Vec<String> = i
+        .links
+        .iter()
+        .map(|(t, k)| format!("{} {}", esc(t), esc(k)))
+        .collect();
+    let comments: String = i
+        .comments
+        .iter()
+        .map(|c| {
+            format!(
+                "<div class=\"comment\">{}</div>",
+                description_html(c.get("body").unwrap_or(c))
+            )
+        })
+        .collect();
+    format!(
+        "<section><h2><a href=\"/browse/{key}\">{key}</a> &middot; {summary}{seeded}</h2><p><b>Status:</b> {status} &middot; <b>Priority:</b> {priority} &middot; <b>Type:</b> {kind} &middot; <b>Parent:</b> {parent} &middot; <b>Links:</b> {links} &middot; <b>Labels:</b> {labels} &middot; <b>Custom fields:</b> {custom}</p><div class=\"desc\">{desc}</div><p><b>Comments:</b> {n}</p>{comments}</section>",
+        key = esc(&i.key),
+        summary = esc(&text("/summary")),
+        status = esc(&i.status_category),
+        priority = esc(&text("/priority/name")),
+        kind = esc(&text("/issuetype/name")),
+        parent = esc(&text("/parent/key")),
+        links = links.join(", "),
+        labels = labels.join(", "),
+        custom = custom.join(", "),
+        desc = description_html(f.get("description").unwrap_or(&Value::Null)),
+        n = i.comments.len(),
+    )
+}
+
+fn page(s: &State, title: &str, body: String) -> Response {
     let flavor = format!("{:?}", s.config.flavor);
-    let mut rows = String::new();
-    for i in s.issues.iter().rev() {
-        let f = &i.fields;
-        let text = |p: &str| {
-            f.pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let labels = f
-            .get("labels")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(Value::as_str)
-                    .map(esc)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        rows.push_str(&format!(
-            "<section><h2>{} &middot; {}</h2><p><b>Priority:</b> {} &middot; <b>Type:</b> {} &middot; <b>Labels:</b> {} &middot; <b>Comments:</b> {}</p><div class=\"desc\">{}</div></section>",
-            esc(&i.key),
-            esc(&text("/summary")),
-            esc(&text("/priority/name")),
-            esc(&text("/issuetype/name")),
-            labels,
-            i.comments.len(),
-            description_html(f.get("description").unwrap_or(&Value::Null)),
-        ));
-    }
     Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Fake Jira ({flavor})</title><style>body{{font-family:sans-serif;max-width:60em;margin:auto}}section{{border:1px solid #ccc;padding:0 1em;margin:1em 0}}pre{{white-space:pre-wrap}}</style></head><body><h1>Fake Jira ({flavor}): {} issues</h1>{rows}</body></html>",
-        s.issues.len()
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} (fake Jira {flavor})</title><style>body{{font-family:sans-serif;max-width:60em;margin:auto}}section{{border:1px solid #ccc;padding:0 1em;margin:1em 0}}.comment{{border-left:3px solid #ccc;padding-left:1em}}pre{{white-space:pre-wrap}}</style></head><body><h1>{title} <small>(fake Jira {flavor})</small></h1>{body}</body></html>"
     ))
     .into_response()
+}
+
+/// `GET /`: every issue, newest first.
+pub(crate) fn render(s: &State) -> Response {
+    let rows: String = s.issues.iter().rev().map(issue_html).collect();
+    page(s, &format!("{} issues", s.issues.len()), rows)
+}
+
+/// `GET /browse/KEY`: the issue an answer's `issue_url` points at.
+pub(crate) fn render_issue(s: &State, key: &str) -> Response {
+    match s.issues.iter().find(|i| i.key == key) {
+        Some(i) => page(s, &esc(key), issue_html(i)),
+        None => (
+            axum::http::StatusCode::NOT_FOUND,
+            page(
+                s,
+                "Issue not found",
+                format!("<p>No issue {}.</p>", esc(key)),
+            ),
+        )
+            .into_response(),
+    }
 }
 
 #[cfg(test)]

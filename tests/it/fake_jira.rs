@@ -203,3 +203,23 @@ async fn a_priority_outside_the_projects_scheme_is_refused() {
     let (status, body) = post(&jira, "/rest/api/2/issue", with_priority("Low")).await;
     assert_eq!(status, 201, "{body}");
 }
+
+/// The stand-in serves the page an answer's `issue_url` points at.
+#[tokio::test]
+async fn the_answers_issue_url_is_a_page() {
+    let jira = fake(Flavor::Cloud).await;
+    let answer = invoke(&app(&jira), alert(&jira.base_url)).await.unwrap();
+    let url = answer["issue_url"].as_str().unwrap();
+    let page = reqwest::get(url).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Impossible travel for privileged user"),
+        "{html}"
+    );
+    assert!(html.contains("<b>Status:</b> new"), "{html}");
+    let missing = reqwest::get(format!("{}/browse/SEC-999", jira.base_url))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -69,3 +69,15 @@ fn a_private_jira_can_be_reached_when_asked() {
     assert!(t.contains("JIRA_CA_BUNDLE: !Ref JiraCaBundle"));
     assert_eq!(default_of(&t, "JiraCaBundle"), "");
 }
+
+#[test]
+fn the_dead_letter_queue_raises_an_alarm() {
+    let t = template();
+    let alarm = t
+        .split("DeadLetterAlarm:\n")
+        .nth(1)
+        .expect("an alarm on the DLQ");
+    assert!(alarm.contains("ApproximateNumberOfMessagesVisible"));
+    assert!(alarm.contains("!GetAtt DeadLetterQueue.QueueName"));
+    assert_eq!(default_of(&t, "AlarmTopicArn"), "");
+}
