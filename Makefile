@@ -4,7 +4,7 @@ VENV := .venv
 PY_TOOLS := $(VENV)/.tools-installed
 EVENT ?= events/alert-cloud.json
 
-.PHONY: deps build test lint advisories unit demo invoke check-destination watch deploy bench clean
+.PHONY: deps build test lint advisories unit demo local invoke check-destination watch deploy bench clean
 
 # cargo-lambda (emulator, builds), moto (Secrets Manager for tests), cfn-lint pinned to
 # 1.53.3 (later versions no longer run the SAM translator and miss SAM mistakes), and a
@@ -61,8 +61,13 @@ CHECK ?= events/check-destination.json
 check-destination: $(PY_TOOLS)
 	set -o pipefail; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke detection-jira --data-file $(CHECK) | python3 scripts/check_report.py
 
+# The local loop in one command: the stand-in and `cargo lambda watch`, built first; then
+# `make invoke` / `make check-destination` from another terminal.
+local: $(PY_TOOLS)
+	bash scripts/local.sh
+
 # Rebuilds and serves the function on :9000, pointed at a stand-in started separately
-# (target/debug/fake-jira).
+# (target/debug/fake-jira); `make local` starts both.
 watch: $(PY_TOOLS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 	ALLOWED_JIRA_HOSTS=127.0.0.1:18080,127.0.0.1:18081 \
