@@ -40,6 +40,8 @@ pub struct Delivered {
     pub issue_key: String,
     pub issue_url: String,
     pub host: String,
+    /// What the answer should tell besides the key (a cut description, fields left out).
+    pub notes: Vec<String>,
 }
 
 /// What became of one alert.
@@ -53,10 +55,16 @@ impl Outcome {
     /// The answer to a direct invocation.
     pub fn to_json(&self) -> Value {
         match self {
+            Outcome::Delivered(d) if d.notes.is_empty() => json!({
+                "status": d.status.as_str(),
+                "issue_key": d.issue_key,
+                "issue_url": d.issue_url,
+            }),
             Outcome::Delivered(d) => json!({
                 "status": d.status.as_str(),
                 "issue_key": d.issue_key,
                 "issue_url": d.issue_url,
+                "notes": d.notes,
             }),
             Outcome::Skipped(reason) => json!({"status": "skipped", "reason": reason}),
         }

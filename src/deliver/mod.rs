@@ -82,12 +82,13 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Issue URLs always use the destination's site.
-    fn delivered(&self, status: Status, issue_key: String) -> Delivered {
+    fn delivered(&self, status: Status, issue_key: String, notes: Vec<String>) -> Delivered {
         Delivered {
             status,
             issue_url: format!("{}/browse/{issue_key}", self.dest.site.base),
             issue_key,
             host: self.dest.site.host.clone(),
+            notes,
         }
     }
 }
@@ -136,7 +137,9 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let mut next = plan.start();
         loop {
             next = match next {
-                Next::Finish(status, key) => return Ok(run.delivered(status, key)),
+                Next::Finish(status, key) => {
+                    return Ok(run.delivered(status, key, plan.notes().to_vec()))
+                }
                 Next::Fail(f) => return Err(f),
                 Next::Send(step) => {
                     let reply = self.step(&step, &mut run, cutoff, meter).await;

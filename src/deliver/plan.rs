@@ -180,6 +180,8 @@ pub struct Plan<'a> {
     /// The issue to create; optional fields Jira rejected are dropped from it once.
     spec: IssueSpec,
     fell_back: bool,
+    /// What the answer should tell about the issue created (cuts, fields left out).
+    notes: Vec<String>,
     /// Creates answered with a 5xx so far (each is followed by a search before another).
     failed_creates: u32,
     /// The claim must stay when this delivery fails: a create may have happened without
@@ -205,6 +207,7 @@ impl<'a> Plan<'a> {
             fingerprint,
             spec,
             fell_back: false,
+            notes: Vec::new(),
             failed_creates: 0,
             keep_claim: false,
             pending: None,
@@ -311,8 +314,17 @@ impl<'a> Plan<'a> {
     }
 
     fn create(&mut self) -> Next {
-        let body = self.spec.to_body(self.flavor);
+        let (body, cut) = self.spec.to_body_cut(self.flavor);
+        const CUT: &str = "the description was cut to fit Jira's limit of 32,767 characters (its last line says so)";
+        if cut && !self.notes.iter().any(|n| n == CUT) {
+            self.notes.push(CUT.into());
+        }
         self.send(Step::Create { body })
+    }
+
+    /// What the answer says about the issue besides its key: cuts, fields left out.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     fn send(&mut self, step: Step) -> Next {
@@ -398,6 +410,10 @@ impl<'a> Plan<'a> {
             ?dropped,
             "Jira rejected optional fields; creating the issue without them"
         );
+        self.notes.push(format!(
+            "left out fields Jira rejected: {} (the description says why)",
+            dropped.join(", ")
+        ));
         self.spec = trimmed;
         self.fell_back = true;
         self.create()

@@ -10,7 +10,12 @@ impl IssueSpec {
     /// The body of `POST /rest/api/{2,3}/issue`, serialised. The description is rendered
     /// once and embedded as it is.
     pub fn to_body(&self, flavor: ApiFlavor) -> String {
-        let description = self.description.render_json(flavor);
+        self.to_body_cut(flavor).0
+    }
+
+    /// The same, and whether the description had to be cut to fit Jira's limits.
+    pub fn to_body_cut(&self, flavor: ApiFlavor) -> (String, bool) {
+        let (description, cut) = self.description.render_json_cut(flavor);
         let description = RawValue::from_string(description)
             .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
         let labels = self.all_labels();
@@ -46,7 +51,7 @@ impl IssueSpec {
                     .collect(),
             }),
         };
-        serde_json::to_string(&body).unwrap_or_default()
+        (serde_json::to_string(&body).unwrap_or_default(), cut)
     }
 }
 

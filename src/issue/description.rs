@@ -38,11 +38,15 @@ pub enum Block {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Description {
     blocks: Vec<Block>,
+    /// A text was cut to its cap when pushed.
+    capped: bool,
 }
 
 impl Description {
     pub fn push(&mut self, block: Block) {
-        self.blocks.push(cap_block(block));
+        let mut cut = false;
+        self.blocks.push(cap_block(block, &mut cut));
+        self.capped |= cut;
     }
 
     pub fn note(&mut self, text: String) {
@@ -57,10 +61,19 @@ impl Description {
     /// Renders for `flavor` as serialised JSON, cutting the longest texts until it fits
     /// the limit. The request body embeds this text as it is.
     pub fn render_json(&self, flavor: ApiFlavor) -> String {
+        self.render_json_cut(flavor).0
+    }
+
+    /// The same, and whether anything of the detection was cut to fit.
+    pub fn render_json_cut(&self, flavor: ApiFlavor) -> (String, bool) {
         let (first, len) = render_once(&self.blocks, flavor);
         if len <= DESCRIPTION_LIMIT {
-            return first;
+            return (first, self.capped);
         }
+        (self.render_cut(flavor), true)
+    }
+
+    fn render_cut(&self, flavor: ApiFlavor) -> String {
         let mut blocks = self.blocks.clone();
         blocks.push(Block::Note(TRUNCATED_NOTE.into()));
         // Escaping makes rendered length differ from text length: cut by the excess and
@@ -79,16 +92,19 @@ impl Description {
     }
 }
 
-fn cap(s: &str) -> String {
+/// `s` without control characters, cut to the text cap (`cut` set when it was).
+fn cap(s: &str, cut: &mut bool) -> String {
     let s = strip_controls(s);
     if utf16_len(&s) > TEXT_CAP {
+        *cut = true;
         format!("{}{CUT_MARK}", cut_utf16(&s, TEXT_CAP))
     } else {
         s
     }
 }
 
-fn cap_block(block: Block) -> Block {
+fn cap_block(block: Block, cut: &mut bool) -> Block {
+    let mut cap = |s: &str| cap(s, cut);
     match block {
         Block::Heading(t) => Block::Heading(cap(&t)),
         Block::Text(t) => Block::Text(cap(&t)),

@@ -160,6 +160,12 @@ async fn rejected_optional_fields_are_dropped_and_noted() {
         json!({"detection_id": "customfield_11623", "severity": "customfield_10051"});
     let answer = invoke(&app, a).await.unwrap();
     assert_eq!(answer["status"], "created", "{answer}");
+    // The answer says so too.
+    let notes = answer["notes"].to_string();
+    assert!(
+        notes.contains("left out fields") && notes.contains("priority"),
+        "{answer}"
+    );
     let issue = &jira.created()[0];
     assert!(issue.fields.get("priority").is_none());
     assert!(issue.fields.get("customfield_11623").is_none());
@@ -260,6 +266,10 @@ async fn a_ten_megabyte_alert_is_cut_to_jiras_limits() {
     a["detection"]["name"] = json!("n".repeat(1 << 20));
     let answer = invoke(&app, a).await.unwrap();
     assert_eq!(answer["status"], "created", "{answer}");
+    assert!(
+        answer["notes"].to_string().contains("description was cut"),
+        "{answer}"
+    );
     let issue = &jira.created()[0];
     let summary = issue.fields["summary"].as_str().unwrap();
     assert_eq!(summary.encode_utf16().count(), 255);
