@@ -26,8 +26,11 @@ def main():
     if report.get("test_issue"):
         print(f"test issue: {report['test_issue'].get('issue_url')}")
     failed = [c["name"] for c in report["checks"] if not c["ok"]]
-    print(f"\n{len(report['checks']) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    if failed:
+        print(f"\nnot ready: {', '.join(failed)} (see the fix above)")
+        return 1
+    print(f"\nready: all {len(report['checks'])} checks passed")
+    return 0
 
 
 sys.exit(main())

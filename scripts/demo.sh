@@ -95,6 +95,26 @@ for event in events/*.json events/alert-cloud.json; do
     status=1
   fi
 done
+# The preflight as `make check-destination` prints it: a table, exit 0 when every check
+# passes and 1 when one fails (a destination whose project does not exist).
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["destination"]["project_key"]="NOPE"; json.dump(r, open(sys.argv[2], "w"))' \
+  events/check-destination.json "$RUN/check-broken.json"
+for case in "events/check-destination.json 0" "$RUN/check-broken.json 1"; do
+  set -- $case
+  echo "check-destination $(basename "$1") (expect exit $2):"
+  set +e
+  cargo lambda invoke _ -P "$RUNTIME_PORT" --data-file "$1" 2>"$RUN/check.err" | python3 scripts/check_report.py | sed 's/^/  /'
+  code=${PIPESTATUS[1]}
+  set -e
+  if [ "$code" = "$2" ]; then
+    passed=$((passed + 1))
+  else
+    echo "  expected exit $2, got $code" >&2
+    failed=$((failed + 1))
+    status=1
+  fi
+done
+
 if python3 scripts/demo_check.py --totals "http://$CLOUD" "http://$SERVER"; then
   passed=$((passed + 1))
 else
