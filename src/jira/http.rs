@@ -3,6 +3,8 @@
 //! credential: every text from Jira is redacted (token, Basic and percent-encoded forms)
 //! before it is cut to length.
 
+use super::ca_bundle::ca_certificates;
+use super::redact::Redactor;
 use super::{Call, Deployment, FoundIssue, JiraApi, JiraError};
 use crate::issue::ApiFlavor;
 use crate::secrets::AuthScheme;
@@ -171,7 +173,7 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> JiraError {
     }
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;
@@ -181,81 +183,6 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn cut(s: &str, max: usize) -> String {
     crate::issue::text::ellipsize(s, max)
-}
-
-/// PEM text as it may arrive through a one-line template parameter or environment value:
-/// newlines written as `\n`, or turned into spaces, are put back.
-fn pem_lines(pem: &str) -> String {
-    if pem.contains('\n') {
-        return pem.to_string();
-    }
-    let pem = pem.replace("\\n", "\n");
-    if pem.contains('\n') {
-        return pem;
-    }
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut out = String::new();
-    for part in pem.split(BEGIN).skip(1) {
-        let body = part.split(END).next().unwrap_or("");
-        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        out.push_str(BEGIN);
-        out.push('\n');
-        for chunk in b64.as_bytes().chunks(64) {
-            out.push_str(&String::from_utf8_lossy(chunk));
-            out.push('\n');
-        }
-        out.push_str(END);
-        out.push('\n');
-    }
-    out
-}
-
-/// The certificates of a PEM bundle; an error names `JIRA_CA_BUNDLE` and the fix.
-pub fn ca_certificates(pem: &str) -> Result<Vec<reqwest::Certificate>, String> {
-    const FIX: &str = "Fix: set JIRA_CA_BUNDLE to the PEM text of the CA certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), or leave it unset";
-    match reqwest::Certificate::from_pem_bundle(pem_lines(pem).as_bytes()) {
-        Ok(certs) if !certs.is_empty() => Ok(certs),
-        Ok(_) => Err(format!("JIRA_CA_BUNDLE holds no PEM certificate. {FIX}")),
-        Err(e) => Err(format!(
-            "JIRA_CA_BUNDLE is not a valid PEM certificate bundle ({}). {FIX}",
-            root_cause(&e)
-        )),
-    }
-}
-
-/// Removes every form of the credential a server could echo back: the raw token, the
-/// Basic `user:token` base64, and the token percent-encoded.
-pub(crate) struct Redactor {
-    forms: Vec<String>,
-}
-
-impl Redactor {
-    fn for_call(call: Call<'_>) -> Redactor {
-        let token = call.creds.token.expose();
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{token}", call.user.unwrap_or_default()));
-        let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-        Redactor::new([token.to_string(), basic, encoded])
-    }
-
-    fn new(forms: impl IntoIterator<Item = String>) -> Redactor {
-        // Too short to tell apart from ordinary text: nothing to find.
-        let mut forms: Vec<String> = forms.into_iter().filter(|f| f.len() >= 4).collect();
-        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
-        forms.dedup();
-        Redactor { forms }
-    }
-
-    fn redact(&self, s: &str) -> String {
-        let mut out = s.to_string();
-        for form in &self.forms {
-            if out.contains(form.as_str()) {
-                out = out.replace(form.as_str(), "[redacted]");
-            }
-        }
-        out
-    }
 }
 
 /// Turns a non-2xx answer into a `JiraError`, reading Jira's error body.
@@ -545,18 +472,5 @@ mod tests {
         let body = format!("echo: Basic {basic}");
         let e = classify(StatusCode::UNAUTHORIZED, None, None, body.as_bytes(), &r);
         assert!(!e.to_string().contains(&basic[..8]), "{e}");
-    }
-
-    #[test]
-    fn a_pem_bundle_survives_a_one_line_parameter() {
-        let pem = "-----BEGIN CERTIFICATE-----\nAAAA\nBBBB\n-----END CERTIFICATE-----\n";
-        let escaped = pem.replace('\n', "\\n");
-        let spaced = pem.replace('\n', " ");
-        assert_eq!(pem_lines(&escaped), pem);
-        assert_eq!(
-            pem_lines(&spaced),
-            "-----BEGIN CERTIFICATE-----\nAAAABBBB\n-----END CERTIFICATE-----\n"
-        );
-        assert_eq!(pem_lines(pem), pem);
     }
 }

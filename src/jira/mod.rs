@@ -1,12 +1,15 @@
 //! Talking to Jira: the small trait the delivery code uses, its errors, the reqwest
 //! implementation (`http`) and an in-memory one for tests of the orchestration (`memory`).
 
+mod ca_bundle;
 mod error;
 mod http;
 pub mod memory;
+mod redact;
 
+pub use ca_bundle::ca_certificates;
 pub use error::JiraError;
-pub use http::{ca_certificates, JiraHttp};
+pub use http::JiraHttp;
 
 use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;
