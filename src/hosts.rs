@@ -16,6 +16,13 @@ pub struct JiraSite {
     pub port: u16,
 }
 
+impl JiraSite {
+    /// Where a person opens an issue of this site (answers always use the site URL).
+    pub fn browse_url(&self, key: &str) -> String {
+        format!("{}/browse/{key}", self.base)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {problem}. Fix: {fix}")]
 pub struct HostError {

@@ -63,7 +63,7 @@ impl<'a> Connection<'a> {
     }
 
     pub fn issue_url(&self, key: &str) -> String {
-        format!("{}/browse/{key}", self.site.base)
+        self.site.browse_url(key)
     }
 }
 
@@ -85,7 +85,7 @@ impl Run<'_> {
     fn delivered(&self, status: Status, issue_key: String, notes: Vec<String>) -> Delivered {
         Delivered {
             status,
-            issue_url: format!("{}/browse/{issue_key}", self.dest.site.base),
+            issue_url: self.dest.site.browse_url(&issue_key),
             issue_key,
             host: self.dest.site.host.clone(),
             notes,
