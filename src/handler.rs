@@ -192,11 +192,17 @@ async fn process<J: JiraApi, S: SecretSource>(
     let stats = meter.stats();
     let duration_ms = started.elapsed().as_millis() as u64;
     match &result {
-        Ok(d) => tracing::info!(
+        Ok(Outcome::Delivered(d)) => tracing::info!(
             host = %d.host, project, status = d.status.as_str(), issue_key = %d.issue_key,
+            reason = d.reason.unwrap_or(""),
             requests = stats.requests, retries = stats.retries, duration_ms,
             ledger = stats.ledger.outcome(), ledger_ms = stats.ledger_ms.iter().sum::<u64>(),
             "alert delivered"
+        ),
+        Ok(Outcome::Skipped(reason)) => tracing::info!(
+            project, status = "skipped", reason = %reason,
+            requests = stats.requests, retries = stats.retries, duration_ms,
+            ledger = stats.ledger.outcome(), "alert skipped"
         ),
         Err(f) => tracing::error!(
             project, status = "failed", class = %f.class, error = %f.message, fix = %f.fix,
@@ -205,7 +211,7 @@ async fn process<J: JiraApi, S: SecretSource>(
             "alert failed"
         ),
     }
-    result.map(Outcome::Delivered)
+    result
 }
 
 /// One SQS message: the body is an alert or an EventBridge envelope holding one.

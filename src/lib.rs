@@ -17,3 +17,4 @@ pub mod jira;
 pub mod ledger;
 pub mod metrics;
 pub mod secrets;
+pub mod timestamp;

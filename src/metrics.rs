@@ -21,6 +21,8 @@ pub enum Status {
     Created,
     Duplicate,
     Commented,
+    Resolved,
+    Reopened,
 }
 
 impl Status {
@@ -29,6 +31,8 @@ impl Status {
             Status::Created => "created",
             Status::Duplicate => "duplicate",
             Status::Commented => "commented",
+            Status::Resolved => "resolved",
+            Status::Reopened => "reopened",
         }
     }
 }
@@ -42,6 +46,8 @@ pub struct Delivered {
     pub host: String,
     /// What the answer should tell besides the key (a cut description, fields left out).
     pub notes: Vec<String>,
+    /// Why it became a comment (`storm`, `older run`).
+    pub reason: Option<&'static str>,
 }
 
 /// What became of one alert.
@@ -55,17 +61,20 @@ impl Outcome {
     /// The answer to a direct invocation.
     pub fn to_json(&self) -> Value {
         match self {
-            Outcome::Delivered(d) if d.notes.is_empty() => json!({
-                "status": d.status.as_str(),
-                "issue_key": d.issue_key,
-                "issue_url": d.issue_url,
-            }),
-            Outcome::Delivered(d) => json!({
-                "status": d.status.as_str(),
-                "issue_key": d.issue_key,
-                "issue_url": d.issue_url,
-                "notes": d.notes,
-            }),
+            Outcome::Delivered(d) => {
+                let mut v = json!({
+                    "status": d.status.as_str(),
+                    "issue_key": d.issue_key,
+                    "issue_url": d.issue_url,
+                });
+                if let Some(reason) = d.reason {
+                    v["reason"] = json!(reason);
+                }
+                if !d.notes.is_empty() {
+                    v["notes"] = json!(d.notes);
+                }
+                v
+            }
             Outcome::Skipped(reason) => json!({"status": "skipped", "reason": reason}),
         }
     }
@@ -186,6 +195,8 @@ pub struct Tally {
     pub created: u32,
     pub duplicates: u32,
     pub comments: u32,
+    pub resolved: u32,
+    pub reopened: u32,
     pub skipped: u32,
     pub failed: BTreeMap<FailureClass, u32>,
     pub retries: u32,
@@ -203,6 +214,8 @@ impl Tally {
                 Status::Created => self.created += 1,
                 Status::Duplicate => self.duplicates += 1,
                 Status::Commented => self.comments += 1,
+                Status::Resolved => self.resolved += 1,
+                Status::Reopened => self.reopened += 1,
             },
             Ok(Outcome::Skipped(_)) => self.skipped += 1,
             Err(f) => *self.failed.entry(f.class).or_default() += 1,
@@ -227,6 +240,8 @@ impl Tally {
             ("IssuesCreated", self.created),
             ("Duplicates", self.duplicates),
             ("Comments", self.comments),
+            ("IssuesResolved", self.resolved),
+            ("IssuesReopened", self.reopened),
             ("Skipped", self.skipped),
             ("Failed", failed),
             ("Retries", self.retries),

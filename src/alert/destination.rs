@@ -8,7 +8,7 @@ use super::error::{Problem, Problems};
 use super::issue_fields::{custom_fields, labels, links, numeric_id_for_number_field, priority};
 use super::suggest::closest;
 use super::wire::{Field, WireDestination, DESTINATION_FIELDS};
-use super::{is_issue_key, is_project_key, key_path, quote, ApiVersion, Destination};
+use super::{is_issue_key, is_project_key, key_path, quote, ApiVersion, Destination, Lifecycle};
 use crate::hosts::{self, JiraSite};
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
@@ -50,6 +50,7 @@ pub fn destination(
     p: &mut Problems,
 ) -> Option<Destination> {
     unknown_keys(&wire.unknown, p);
+    let lifecycle = lifecycle(&wire, p);
     let site = p.take(site(wire.instance_url));
     let email = p.take(optional(
         wire.email,
@@ -89,7 +90,82 @@ pub fn destination(
         parent_key: parent_key?,
         links: links?,
         group_repeats: group_repeats?,
+        lifecycle: lifecycle?,
     })
+}
+
+/// The section 10 fields; `None` when one was bad (its problem recorded).
+fn lifecycle(wire: &WireDestination, p: &mut Problems) -> Option<Lifecycle> {
+    let resolve_when_clear = p.take(flag(&wire.resolve_when_clear, "resolve_when_clear", false));
+    let resolve_transition = p.take(transition(&wire.resolve_transition));
+    let reopen_within_hours = p.take(whole_number(
+        &wire.reopen_within_hours,
+        "reopen_within_hours",
+        0..=8_760,
+        "set a whole number of hours from 0 (never reopen, the default) to 8760 (a year)",
+    ));
+    let max_issues_per_hour = p.take(whole_number(
+        &wire.max_issues_per_hour,
+        "max_issues_per_hour",
+        1..=1_000,
+        "set a whole number from 1 to 1000, or leave it out for no limit",
+    ));
+    Some(Lifecycle {
+        resolve_when_clear: resolve_when_clear?,
+        resolve_transition: resolve_transition?,
+        reopen_within_hours: reopen_within_hours?.unwrap_or(0),
+        max_issues_per_hour: max_issues_per_hour?,
+    })
+}
+
+/// A transition name or id: a non-empty string, or a whole number (an id).
+fn transition(field: &Field<Value>) -> Result<Option<String>, Problem> {
+    const FIX: &str = "set destination.resolve_transition to a transition name (e.g. \"Done\") or id (e.g. \"31\") of the project's workflow, or leave it out to use the first transition into a Done status";
+    let problem = |what: String| Err(Problem::new("destination.resolve_transition", what, FIX));
+    match field {
+        Field::Absent => Ok(None),
+        Field::Given(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 255 => {
+            Ok(Some(s.trim().to_string()))
+        }
+        Field::Given(Value::String(_)) => {
+            problem("must be a name or id of 1 to 255 characters".into())
+        }
+        Field::Given(Value::Number(n)) if n.as_u64().is_some() => Ok(Some(n.to_string())),
+        Field::Given(other) => problem(format!(
+            "must be a transition name or id, got {}",
+            super::wire::type_name(other)
+        )),
+        Field::Wrong(found) => problem(format!("must be a transition name or id, got {found}")),
+    }
+}
+
+/// A whole number in `range`, `None` when absent.
+fn whole_number(
+    field: &Field<serde_json::Number>,
+    key: &str,
+    range: std::ops::RangeInclusive<u32>,
+    fix: &str,
+) -> Result<Option<u32>, Problem> {
+    let path = format!("destination.{key}");
+    match field {
+        Field::Absent => Ok(None),
+        Field::Wrong(found) => Err(Problem::new(
+            path,
+            format!("must be a number, got {found}"),
+            fix,
+        )),
+        Field::Given(n) => match n.as_u64() {
+            Some(v) if v <= u64::from(*range.end()) && v >= u64::from(*range.start()) => {
+                Ok(Some(v as u32))
+            }
+            Some(_) => Err(Problem::new(path, format!("{n} is out of range"), fix)),
+            None => Err(Problem::new(
+                path,
+                format!("{n} is not a whole number"),
+                fix,
+            )),
+        },
+    }
 }
 
 /// An unknown key is refused, with the field probably meant.

@@ -141,6 +141,7 @@ pub fn detection(
         exhaustiveness: exhaustiveness?,
         search_id,
         trace_id: trace_id?,
+        ran_at_epoch: ran_at.as_deref().and_then(crate::timestamp::epoch_seconds),
         ran_at,
         time_range: time_range?,
         replay_url: replay_url?,

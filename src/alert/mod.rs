@@ -26,6 +26,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use wire::{WireDestination, WireDetection};
 
+/// The outcome that creates (or reopens) an issue, and the one that clears it.
+pub const MATCHED: &str = "MATCHED";
+pub const NOT_MATCHED: &str = "NOT_MATCHED";
+
 /// Error messages of a detection shown in the issue; the rest are counted.
 pub const ERRORS_KEPT: usize = 50;
 
@@ -135,6 +139,29 @@ pub struct Destination {
     pub parent_key: Option<String>,
     pub links: Vec<IssueLink>,
     pub group_repeats: bool,
+    pub lifecycle: Lifecycle,
+}
+
+/// What happens to a detection's issue after it is created (contract section 10).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// A NOT_MATCHED run resolves the detection's open issue.
+    pub resolve_when_clear: bool,
+    /// The transition (name or id) that resolves; `None`: the first into `done`.
+    pub resolve_transition: Option<String>,
+    /// A MATCHED run reopens an issue resolved less than this long ago; 0: never.
+    pub reopen_within_hours: u32,
+    /// New issues per detection and destination in any rolling hour.
+    pub max_issues_per_hour: Option<u32>,
+}
+
+impl Lifecycle {
+    /// Whether runs of this destination look at the detection's earlier issues.
+    pub fn active(&self) -> bool {
+        self.resolve_when_clear
+            || self.reopen_within_hours > 0
+            || self.max_issues_per_hour.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +188,8 @@ pub struct Detection {
     pub search_id: Option<String>,
     pub trace_id: Option<String>,
     pub ran_at: Option<String>,
+    /// `ran_at` in epoch seconds, when it is an RFC 3339 timestamp (orders the runs).
+    pub ran_at_epoch: Option<i64>,
     pub time_range: Option<(Option<String>, Option<String>)>,
     /// An absolute http(s) URL, parsed and normalised.
     pub replay_url: Option<String>,
@@ -172,6 +201,13 @@ pub struct Detection {
     /// to tell runs apart (the fingerprint then falls back to the whole content). Not
     /// kept otherwise: it would copy every description for nothing.
     pub run_content: Option<String>,
+}
+
+impl Detection {
+    /// A run that found nothing (outcome NOT_MATCHED).
+    pub fn is_clear(&self) -> bool {
+        self.outcome == NOT_MATCHED
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -261,10 +297,12 @@ pub fn triage(value: &Value) -> Result<Triage, AlertError> {
         det_raw,
         "set detection.outcome; only MATCHED creates an issue",
     ));
-    if let Some(other) = outcome
-        .as_ref()
-        .filter(|o| !o.eq_ignore_ascii_case("MATCHED"))
-    {
+    // A clear is delivered only to destinations that resolve on it.
+    // (A bad value is reported once, with the rest of the destination.)
+    let resolves = dest.resolve_when_clear == wire::Field::Given(true);
+    if let Some(other) = outcome.as_ref().filter(|o| {
+        !o.eq_ignore_ascii_case(MATCHED) && !(resolves && o.eq_ignore_ascii_case(NOT_MATCHED))
+    }) {
         let reason = format!("detection outcome is {}, not MATCHED", quote(other));
         return p.or(Some(skip(reason)));
     }

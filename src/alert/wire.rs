@@ -58,7 +58,7 @@ pub fn type_name(v: &Value) -> &'static str {
 }
 
 /// The destination keys (contract section 1); any other key is refused.
-pub const DESTINATION_FIELDS: [&str; 15] = [
+pub const DESTINATION_FIELDS: [&str; 19] = [
     "instance_url",
     "email",
     "api_token_secret",
@@ -74,6 +74,10 @@ pub const DESTINATION_FIELDS: [&str; 15] = [
     "parent_key",
     "links",
     "group_repeats",
+    "resolve_when_clear",
+    "resolve_transition",
+    "reopen_within_hours",
+    "max_issues_per_hour",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +100,11 @@ pub struct WireDestination {
     pub parent_key: Field<String>,
     pub links: Field<Vec<Field<Obj<WireLink>>>>,
     pub group_repeats: Field<bool>,
+    pub resolve_when_clear: Field<bool>,
+    /// A transition name (string) or id (string or number).
+    pub resolve_transition: Field<Value>,
+    pub reopen_within_hours: Field<Number>,
+    pub max_issues_per_hour: Field<Number>,
     /// Every key not named above.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, IgnoredAny>,

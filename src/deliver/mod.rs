@@ -2,6 +2,7 @@
 //! then the executor, which runs the pure `plan` against `JiraApi` with one retry policy.
 //! A 401 reads the secret again once (it may just have been rotated) and starts over.
 
+mod lifecycle;
 mod plan;
 pub mod retry;
 
@@ -13,7 +14,7 @@ use crate::hosts::{self, AllowedHosts, JiraSite};
 use crate::issue::ApiFlavor;
 use crate::jira::{Call, Deployment, JiraApi, JiraError};
 use crate::ledger::{Claim, Holder, Ledger, LEASE_MARGIN};
-use crate::metrics::{Delivered, Meter, Status};
+use crate::metrics::{Delivered, Meter, Outcome, Status};
 use crate::secrets::{AuthScheme, Credentials, SecretCache, SecretSource};
 use retry::{retrying, Policy};
 use std::collections::HashMap;
@@ -82,14 +83,15 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Issue URLs always use the destination's site.
-    fn delivered(&self, status: Status, issue_key: String, notes: Vec<String>) -> Delivered {
-        Delivered {
+    fn delivered(&self, status: Status, issue_key: String, plan: &Plan) -> Outcome {
+        Outcome::Delivered(Delivered {
             status,
             issue_url: self.dest.site.browse_url(&issue_key),
             issue_key,
             host: self.dest.site.host.clone(),
-            notes,
-        }
+            notes: plan.notes().to_vec(),
+            reason: plan.reason(),
+        })
     }
 }
 
@@ -100,6 +102,8 @@ pub struct Deliverer<J, S> {
     ledger: Ledger,
     /// API flavor per Jira base URL, detected once per container.
     flavors: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ApiFlavor>>>>,
+    /// One lane per detection (site, project, detection id) for lifecycle runs.
+    lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
@@ -110,7 +114,22 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             allowed,
             ledger,
             flavors: Mutex::new(HashMap::new()),
+            lanes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The lane of the alert's detection, shared by its runs in this container.
+    fn lane(&self, alert: &Alert) -> Arc<tokio::sync::Mutex<()>> {
+        let key = format!(
+            "{}|{}|{}",
+            alert.destination.site.base, alert.destination.project_key, alert.detection.id
+        );
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        if lanes.len() >= crate::secrets::MAX_CACHED && !lanes.contains_key(&key) {
+            // Detections come from events: past the bound, forget the idle lanes.
+            lanes.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        lanes.entry(key).or_default().clone()
     }
 
     pub fn jira(&self) -> &J {
@@ -123,7 +142,13 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         alert: &Alert,
         cutoff: TokioInstant,
         meter: &Meter,
-    ) -> Result<Delivered, Failure> {
+    ) -> Result<Outcome, Failure> {
+        // Runs of one detection that look at its issues go one at a time in this
+        // container: two at once would both see the same state (storm counts, reopen).
+        let _lane = match alert.destination.lifecycle.active() || alert.destination.group_repeats {
+            true => Some(self.lane(alert).lock_owned().await),
+            false => None,
+        };
         let mut run = Run {
             dest: &alert.destination,
             conn: None,
@@ -133,13 +158,13 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             // Time kept back after the work for the ledger's bookkeeping (record, release).
             work_cutoff: cutoff - bookkeeping_reserve(cutoff),
         };
-        let mut plan = Plan::new(alert, self.ledger.is_shared());
+        let now = (self.ledger.now_ms() / 1000) as i64;
+        let mut plan = Plan::new(alert, self.ledger.is_shared(), now);
         let mut next = plan.start();
         loop {
             next = match next {
-                Next::Finish(status, key) => {
-                    return Ok(run.delivered(status, key, plan.notes().to_vec()))
-                }
+                Next::Finish(status, key) => return Ok(run.delivered(status, key, &plan)),
+                Next::Skip(reason) => return Ok(Outcome::Skipped(reason)),
                 Next::Fail(f) => return Err(f),
                 Next::Send(step) => {
                     let reply = self.step(&step, &mut run, cutoff, meter).await;
@@ -400,10 +425,10 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     ) -> Result<Reply, JiraError> {
         let (jira, flavor, call) = (&self.jira, conn.flavor, conn.call(cutoff));
         match step {
-            Step::Search { jql, .. } => meter
-                .time(jira.search(call, flavor, jql, 1))
+            Step::Search { jql, max, .. } => meter
+                .time(jira.search(call, flavor, jql, *max))
                 .await
-                .map(|found| Reply::Found(found.into_iter().next().map(|i| i.key))),
+                .map(Reply::Found),
             Step::Create { body } => meter
                 .time(jira.create_issue(call, flavor, body))
                 .await
@@ -412,8 +437,16 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 .time(jira.add_comment(call, flavor, key, body))
                 .await
                 .map(|()| Reply::Done),
-            Step::AddLabels { key, labels } => meter
-                .time(jira.add_labels(call, flavor, key, labels))
+            Step::EditLabels { key, add, remove } => meter
+                .time(jira.edit_labels(call, flavor, key, add, remove))
+                .await
+                .map(|()| Reply::Done),
+            Step::Transitions { key } => meter
+                .time(jira.transitions(call, flavor, key))
+                .await
+                .map(Reply::Transitions),
+            Step::Transition { key, body, .. } => meter
+                .time(jira.transition(call, flavor, key, body))
                 .await
                 .map(|()| Reply::Done),
             // Not Jira requests: the executor handles them.

@@ -4,12 +4,13 @@
 //! unit-tested with plain values.
 
 use crate::alert::Alert;
+use crate::deliver::lifecycle::{self, decide_matched, Action, Goal, Marker, Matched};
 use crate::deliver::retry::Policy;
 use crate::failure::Failure;
 use crate::issue::{
     build_issue, describe, detection_label, fingerprint_label, ApiFlavor, IssueSpec,
 };
-use crate::jira::{jql_quote, JiraError};
+use crate::jira::{jql_quote, FoundIssue, JiraError, Transition};
 use crate::ledger::{in_progress, Claim, LedgerError, LEASE_MARGIN};
 use crate::metrics::Status;
 use serde_json::Value;
@@ -30,10 +31,11 @@ pub enum Step {
     /// Read the credentials, check where they may go, and learn the API flavor: only once
     /// a Jira request is needed (a recorded run needs none).
     Connect,
-    /// Search for an issue (answered with the first key found).
+    /// Search for issues (answered with at most `max`, in the JQL's order).
     Search {
         jql: String,
         purpose: Purpose,
+        max: u32,
     },
     /// Create the issue; `body` is the serialised request.
     Create {
@@ -43,9 +45,21 @@ pub enum Step {
         key: String,
         body: Value,
     },
-    AddLabels {
+    /// Adds and removes labels in one request (the fingerprint, the lifecycle state).
+    EditLabels {
         key: String,
-        labels: Vec<String>,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    /// The transitions the bot user may make on the issue now.
+    Transitions {
+        key: String,
+    },
+    /// Makes the transition `body` names.
+    Transition {
+        key: String,
+        body: Value,
+        goal: Goal,
     },
     /// Record the run's issue in the ledger.
     Record {
@@ -63,6 +77,10 @@ pub enum Purpose {
     EarlierDelivery,
     /// The detection's open issue (group_repeats).
     OpenIssue,
+    /// The detection's latest issues, newest first (reopen, storm control).
+    Latest,
+    /// The detection's newest open issue, which a clear resolves.
+    ToResolve,
     /// Whether a create answered with a 5xx happened all the same.
     CreatedAnyway,
 }
@@ -70,7 +88,10 @@ pub enum Purpose {
 impl Step {
     pub fn policy(&self) -> Policy {
         match self {
-            Step::Create { .. } | Step::Comment { .. } | Step::AddLabels { .. } => Policy::Write,
+            Step::Create { .. }
+            | Step::Comment { .. }
+            | Step::EditLabels { .. }
+            | Step::Transition { .. } => Policy::Write,
             _ => Policy::Read,
         }
     }
@@ -92,10 +113,20 @@ impl Step {
                 purpose: Purpose::CreatedAnyway,
                 ..
             } => "searching for the issue a failed create may have made",
+            Step::Search {
+                purpose: Purpose::Latest,
+                ..
+            } => "searching for the latest issues of this detection",
+            Step::Search {
+                purpose: Purpose::ToResolve,
+                ..
+            } => "searching for the open issue this clear resolves",
             Step::Wait(_) => "waiting before searching again",
             Step::Create { .. } => "creating the issue",
             Step::Comment { .. } => "adding the run as a comment",
-            Step::AddLabels { .. } => "labelling the issue with this run's fingerprint",
+            Step::EditLabels { .. } => "labelling the issue with this run's fingerprint",
+            Step::Transitions { .. } => "reading the issue's transitions",
+            Step::Transition { goal, .. } => goal.as_str(),
             Step::Record { .. } => "recording the issue in the idempotency ledger",
             Step::Release => "releasing the claim in the idempotency ledger",
         }
@@ -104,10 +135,12 @@ impl Step {
 
 /// The answer to a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Reply {
     Claimed(Claim),
     Connected(ApiFlavor),
-    Found(Option<String>),
+    Found(Vec<FoundIssue>),
+    Transitions(Vec<Transition>),
     Created(String),
     Done,
 }
@@ -157,6 +190,8 @@ impl From<StepError> for Failure {
 pub enum Next {
     Send(Step),
     Finish(Status, String),
+    /// Nothing to do in Jira (a clear with nothing open, an older clear).
+    Skip(String),
     Fail(Failure),
 }
 
@@ -164,7 +199,20 @@ pub enum Next {
 #[derive(Debug, Clone)]
 enum Ending {
     Finish(Status, String),
+    Skip(String),
     Fail(Failure),
+}
+
+/// The existing issue this run acts on, and how.
+#[derive(Debug, Clone)]
+struct Target {
+    key: String,
+    /// The transition after the comment, if any.
+    goal: Option<Goal>,
+    status: Status,
+    /// The labels written after the comment: the fingerprint and the new state.
+    add: Vec<String>,
+    remove: Vec<String>,
 }
 
 /// One delivery's plan, for one alert.
@@ -182,23 +230,36 @@ pub struct Plan<'a> {
     fell_back: bool,
     /// What the answer should tell about the issue created (cuts, fields left out).
     notes: Vec<String>,
+    /// Why the run became a comment or a skip (`storm`, `older run`), for the answer.
+    reason: Option<&'static str>,
     /// Creates answered with a 5xx so far (each is followed by a search before another).
     failed_creates: u32,
-    /// The claim must stay when this delivery fails: a create may have happened without
+    /// The claim must stay when this delivery fails: a write may have happened without
     /// an answer saying so, or the claim was taken over from a holder that may have
     /// created the issue (a later delivery must search again).
     keep_claim: bool,
+    /// Now and the run's time (its ran_at, else now), epoch seconds: the lifecycle's clock.
+    now: i64,
+    run: i64,
+    /// The existing issue this run comments on (and maybe transitions).
+    target: Option<Target>,
     /// The step whose answer is awaited.
     pending: Option<Step>,
     ending: Option<Ending>,
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(alert: &'a Alert, shared_ledger: bool) -> Plan<'a> {
+    /// `now`: epoch seconds, the lifecycle's clock (reopen window, storm hour).
+    pub fn new(alert: &'a Alert, shared_ledger: bool, now: i64) -> Plan<'a> {
         let fingerprint = fingerprint_label(alert);
+        let run = alert.detection.ran_at_epoch.unwrap_or(now);
         // Every issue carries the run's fingerprint (its redeliveries find it) and the
-        // detection's label (its later runs find it).
-        let spec = build_issue(alert, &[fingerprint.clone(), detection_label(alert)]);
+        // detection's label (its later runs find it); with a lifecycle, its state too.
+        let mut system = vec![fingerprint.clone(), detection_label(alert)];
+        if alert.destination.lifecycle.active() {
+            system.push(Marker::new(run, Action::Created).to_label());
+        }
+        let spec = build_issue(alert, &system);
         Plan {
             alert,
             flavor: ApiFlavor::V3,
@@ -208,8 +269,12 @@ impl<'a> Plan<'a> {
             spec,
             fell_back: false,
             notes: Vec::new(),
+            reason: None,
             failed_creates: 0,
             keep_claim: false,
+            now,
+            run,
+            target: None,
             pending: None,
             ending: None,
         }
@@ -237,40 +302,59 @@ impl<'a> Plan<'a> {
                 self.flavor = flavor;
                 if self.search_first {
                     let jql = self.with_label(&self.fingerprint, "");
-                    self.send(Step::Search {
-                        jql,
-                        purpose: Purpose::EarlierDelivery,
-                    })
+                    self.search(jql, Purpose::EarlierDelivery, 1)
                 } else {
-                    self.after_no_earlier(Purpose::EarlierDelivery)
+                    self.after_no_earlier()
                 }
             }
             // No claim, nothing to release.
             (step @ Step::Claim { .. }, Err(e)) => Next::Fail(Failure::from(e).at(step.name())),
-            (Step::Search { purpose, .. }, Ok(Reply::Found(found))) => match (purpose, found) {
-                (Purpose::EarlierDelivery, Some(key)) => self.finish(Status::Duplicate, key),
-                (Purpose::OpenIssue, Some(key)) => self.comment_on(key),
-                // Our own create went through despite its 5xx.
-                (Purpose::CreatedAnyway, Some(key)) => self.finish(Status::Created, key),
-                (Purpose::CreatedAnyway, None) => self.create(),
-                (_, None) => self.after_no_earlier(purpose),
-            },
+            (Step::Search { purpose, .. }, Ok(Reply::Found(found))) => {
+                self.on_found(purpose, found)
+            }
             (Step::Wait(_), Ok(_)) => {
                 let jql = self.with_label(&self.fingerprint, "");
-                self.send(Step::Search {
-                    jql,
-                    purpose: Purpose::CreatedAnyway,
-                })
+                self.search(jql, Purpose::CreatedAnyway, 1)
             }
             (Step::Create { .. }, Ok(Reply::Created(key))) => self.finish(Status::Created, key),
             (Step::Comment { key, .. }, Ok(Reply::Done)) => {
                 // The fingerprint goes on the issue after the comment, so a redelivery
                 // answers duplicate; a failure between the two can only repeat the
                 // comment on redelivery, never lose it.
-                let labels = vec![self.fingerprint.clone()];
-                self.send(Step::AddLabels { key, labels })
+                let (add, remove) = match &self.target {
+                    Some(t) => (t.add.clone(), t.remove.clone()),
+                    None => (vec![self.fingerprint.clone()], vec![]),
+                };
+                self.send(Step::EditLabels { key, add, remove })
             }
-            (Step::AddLabels { key, .. }, Ok(Reply::Done)) => self.finish(Status::Commented, key),
+            (Step::EditLabels { key, .. }, Ok(Reply::Done)) => {
+                match self.target.as_ref().map(|t| (t.goal, t.status)) {
+                    // The transition comes last: a redelivery finds the fingerprint and
+                    // makes only the transition, never a second comment.
+                    Some((Some(_), _)) => self.send(Step::Transitions { key }),
+                    Some((None, status)) => self.finish(status, key),
+                    None => self.finish(Status::Commented, key),
+                }
+            }
+            (Step::Transitions { key }, Ok(Reply::Transitions(list))) => {
+                let goal = self
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.goal)
+                    .unwrap_or(Goal::Resolve);
+                match lifecycle::choose(&list, goal, &self.alert.destination.lifecycle, &key) {
+                    Ok(body) => self.send(Step::Transition { key, body, goal }),
+                    Err(f) => self.fail(f),
+                }
+            }
+            (Step::Transition { key, .. }, Ok(Reply::Done)) => {
+                let status = self.target.as_ref().map_or(Status::Resolved, |t| t.status);
+                self.finish(status, key)
+            }
+            (Step::Transition { key, goal, .. }, Err(StepError::Jira(e))) => {
+                let f = lifecycle::refused(e, goal, &self.alert.destination.lifecycle, &key);
+                self.fail(f)
+            }
             (Step::Record { .. } | Step::Release, result) => self.end(result.err()),
             (Step::Create { body }, Err(StepError::Jira(e))) => self.on_create_refused(body, e),
             // A connection failure names its own field (secret, instance_url, email).
@@ -289,28 +373,171 @@ impl<'a> Plan<'a> {
             Claim::Busy => Next::Fail(in_progress()),
             Claim::Fresh(_) | Claim::TakeOver(_) => {
                 // A container's own ledger cannot see other containers, and a take-over
-                // cannot know whether the old holder created the issue: Jira decides.
+                // cannot know whether the old holder created the issue: Jira decides. A
+                // lifecycle run may have stopped half way (commented, not transitioned):
+                // it always looks, to finish the transition without a second comment.
                 let taken_over = matches!(claim, Claim::TakeOver(_));
-                self.search_first = !self.shared_ledger || taken_over;
+                self.search_first =
+                    !self.shared_ledger || taken_over || self.alert.destination.lifecycle.active();
                 self.keep_claim = taken_over;
                 self.send(Step::Connect)
             }
         }
     }
 
-    /// No earlier delivery (or, after `OpenIssue`, no open issue): comment or create.
-    fn after_no_earlier(&mut self, searched: Purpose) -> Next {
-        if searched == Purpose::EarlierDelivery && self.alert.destination.group_repeats {
-            let jql = self.with_label(
-                &detection_label(self.alert),
-                " AND statusCategory != Done ORDER BY created DESC",
-            );
-            return self.send(Step::Search {
-                jql,
-                purpose: Purpose::OpenIssue,
-            });
+    fn on_found(&mut self, purpose: Purpose, found: Vec<FoundIssue>) -> Next {
+        let first = found.first().cloned();
+        match (purpose, first) {
+            (Purpose::EarlierDelivery, Some(issue)) => self.on_earlier(issue),
+            (Purpose::OpenIssue, Some(issue)) => {
+                self.target = Some(Target {
+                    key: issue.key.clone(),
+                    goal: None,
+                    status: Status::Commented,
+                    add: vec![self.fingerprint.clone()],
+                    remove: vec![],
+                });
+                self.comment_on(issue.key, "Repeated run of this detection (issue left open, so this run was added as a comment).".into())
+            }
+            (Purpose::Latest, _) => self.on_latest(&found),
+            (Purpose::ToResolve, None) => self.skip("nothing open"),
+            (Purpose::ToResolve, Some(issue)) => self.resolve(issue),
+            // Our own create went through despite its 5xx.
+            (Purpose::CreatedAnyway, Some(issue)) => self.finish(Status::Created, issue.key),
+            (Purpose::CreatedAnyway, None) => self.create(),
+            (_, None) => match purpose {
+                Purpose::EarlierDelivery => self.after_no_earlier(),
+                _ => self.create(),
+            },
+        }
+    }
+
+    /// This run reached Jira before. A lifecycle run that commented but whose transition
+    /// did not happen finishes the transition; anything else is a duplicate.
+    fn on_earlier(&mut self, issue: FoundIssue) -> Next {
+        let marker = Marker::of(&issue).filter(|m| m.last_run == self.run);
+        let goal = match marker.map(|m| m.action) {
+            Some(Action::Cleared) if !issue.is_done() => Some((Goal::Resolve, Status::Resolved)),
+            Some(Action::Reopened) if issue.is_done() => Some((Goal::Reopen, Status::Reopened)),
+            _ => None,
+        };
+        let Some((goal, status)) = goal else {
+            return self.finish(Status::Duplicate, issue.key);
+        };
+        tracing::info!(issue_key = %issue.key, "this run commented before but its transition did not happen; making it now");
+        self.keep_claim = true;
+        self.target = Some(Target {
+            key: issue.key.clone(),
+            goal: Some(goal),
+            status,
+            add: vec![],
+            remove: vec![],
+        });
+        self.send(Step::Transitions { key: issue.key })
+    }
+
+    /// No earlier delivery: resolve, look at the detection's issues, or create.
+    fn after_no_earlier(&mut self) -> Next {
+        let dest = &self.alert.destination;
+        let label = detection_label(self.alert);
+        if self.alert.detection.is_clear() {
+            let jql = self.with_label(&label, " AND statusCategory != Done ORDER BY created DESC");
+            return self.search(jql, Purpose::ToResolve, 1);
+        }
+        if dest.lifecycle.active() {
+            // Enough of the newest issues to count a storm's last hour.
+            let max = dest.lifecycle.max_issues_per_hour.unwrap_or(1).clamp(1, 50);
+            let jql = self.with_label(&label, " ORDER BY created DESC");
+            return self.search(jql, Purpose::Latest, max);
+        }
+        if dest.group_repeats {
+            let jql = self.with_label(&label, " AND statusCategory != Done ORDER BY created DESC");
+            return self.search(jql, Purpose::OpenIssue, 1);
         }
         self.create()
+    }
+
+    /// A MATCHED run with a lifecycle, given the detection's latest issues.
+    fn on_latest(&mut self, latest: &[FoundIssue]) -> Next {
+        let life = &self.alert.destination.lifecycle;
+        let (issue, action, status, goal, folded, note) =
+            match decide_matched(self.alert, latest, self.run, self.now) {
+                Matched::Create => return self.create(),
+                Matched::Repeat(i) => (i, Action::Commented, Status::Commented, None, false,
+                    "Repeated run of this detection (issue left open, so this run was added as a comment).".to_string()),
+                Matched::Reopen(i, hours) => (i, Action::Reopened, Status::Reopened, Some(Goal::Reopen), false,
+                    format!("The detection matched again {hours:.1} hours after this issue was resolved (reopen_within_hours is {}): reopening it.", life.reopen_within_hours)),
+                Matched::Fold(i, count) => {
+                    self.reason = Some("storm");
+                    let folded = Marker::of(&i).map_or(0, |m| m.folded) + 1;
+                    (i, Action::Commented, Status::Commented, None, true,
+                        format!("Storm control: {count} issues were created for this detection in the last hour (max_issues_per_hour is {}), so this run was added here instead of a new issue. Runs folded into this issue so far: {folded}.", life.max_issues_per_hour.unwrap_or(0)))
+                }
+                Matched::Older(i) => {
+                    self.reason = Some("older run");
+                    (i, Action::Commented, Status::Commented, None, false,
+                        "This run is older than the run that last changed this issue, so it was added as a comment and the issue's status was left as it is.".to_string())
+                }
+            };
+        self.act_on(issue, action, status, goal, folded);
+        let key = self
+            .target
+            .as_ref()
+            .map(|t| t.key.clone())
+            .unwrap_or_default();
+        self.comment_on(key, note)
+    }
+
+    /// A clear: resolve the open issue unless a newer run acted on it.
+    fn resolve(&mut self, issue: FoundIssue) -> Next {
+        if let Some(m) = Marker::of(&issue).filter(|m| m.last_run > self.run) {
+            tracing::info!(issue_key = %issue.key, newer_run = m.last_run, run = self.run, "a newer run acted on the open issue; this older clear leaves it open");
+            return self.skip("older run");
+        }
+        let det = &self.alert.detection;
+        let when = det.ran_at.as_deref().unwrap_or("an unknown time");
+        let note = format!("Detection cleared: the run at {when} found nothing (outcome NOT_MATCHED), so this issue is resolved.");
+        self.act_on(
+            issue,
+            Action::Cleared,
+            Status::Resolved,
+            Some(Goal::Resolve),
+            false,
+        );
+        let key = self
+            .target
+            .as_ref()
+            .map(|t| t.key.clone())
+            .unwrap_or_default();
+        self.comment_on(key, note)
+    }
+
+    /// Sets the target issue and the labels that record what this run applies.
+    fn act_on(
+        &mut self,
+        issue: FoundIssue,
+        action: Action,
+        status: Status,
+        goal: Option<Goal>,
+        folded: bool,
+    ) {
+        let marker = Marker::after(Marker::of(&issue), self.run, action, folded);
+        let label = marker.to_label();
+        let remove = Marker::labels_of(&issue)
+            .into_iter()
+            .filter(|l| *l != label)
+            .collect();
+        self.target = Some(Target {
+            key: issue.key,
+            goal,
+            status,
+            add: vec![self.fingerprint.clone(), label],
+            remove,
+        });
+    }
+
+    fn search(&mut self, jql: String, purpose: Purpose, max: u32) -> Next {
+        self.send(Step::Search { jql, purpose, max })
     }
 
     fn create(&mut self) -> Next {
@@ -327,6 +554,11 @@ impl<'a> Plan<'a> {
         &self.notes
     }
 
+    /// Why the run became a comment (`storm`, `older run`), if it did for a reason.
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
+    }
+
     fn send(&mut self, step: Step) -> Next {
         self.pending = Some(step.clone());
         Next::Send(step)
@@ -336,6 +568,12 @@ impl<'a> Plan<'a> {
     fn finish(&mut self, status: Status, key: String) -> Next {
         self.ending = Some(Ending::Finish(status, key.clone()));
         self.send(Step::Record { key })
+    }
+
+    /// Nothing to do in Jira: the claim is released (nothing was written).
+    fn skip(&mut self, reason: &str) -> Next {
+        self.ending = Some(Ending::Skip(reason.to_string()));
+        self.send(Step::Release)
     }
 
     /// Releases the claim when nothing can have reached Jira, then fails.
@@ -355,18 +593,19 @@ impl<'a> Plan<'a> {
         }
         match self.ending.take() {
             Some(Ending::Finish(status, key)) => Next::Finish(status, key),
+            Some(Ending::Skip(reason)) => Next::Skip(reason),
             Some(Ending::Fail(f)) => Next::Fail(f),
             None => Next::Fail(Failure::panicked().at("bookkeeping ended with no outcome")),
         }
     }
 
-    fn comment_on(&mut self, key: String) -> Next {
+    /// Adds the run to `key` as a comment: the run's details, then `note`.
+    fn comment_on(&mut self, key: String, note: String) -> Next {
         let mut body = describe(&self.alert.detection);
-        body.note(format!(
-            "Repeated run of this detection (issue left open, so this run was added as a comment). Run fingerprint: {}",
-            self.fingerprint
-        ));
+        body.note(format!("{note} Run fingerprint: {}", self.fingerprint));
         let body = body.render(self.flavor);
+        // The comment may land without an answer saying so: a later delivery must search.
+        self.keep_claim = true;
         self.send(Step::Comment { key, body })
     }
 

@@ -5,7 +5,10 @@
 
 use super::ca_bundle::ca_certificates;
 use super::redact::Redactor;
-use super::{Call, Deployment, FoundIssue, JiraApi, JiraError};
+use super::{
+    parse_found, parse_transitions, Call, Deployment, FoundIssue, JiraApi, JiraError, Transition,
+    SEARCH_FIELDS,
+};
 use crate::issue::ApiFlavor;
 use crate::secrets::AuthScheme;
 use base64::Engine;
@@ -300,9 +303,8 @@ impl JiraApi for JiraHttp {
         jql: &str,
         max_results: u32,
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        // Only keys are read (always in the answer): the JQL itself says open or not.
         let body =
-            json!({"jql": jql, "maxResults": max_results, "fields": ["summary"]}).to_string();
+            json!({"jql": jql, "maxResults": max_results, "fields": SEARCH_FIELDS}).to_string();
         let v3 = "/rest/api/3/search/jql";
         let result = match flavor {
             ApiFlavor::V3 => {
@@ -335,14 +337,7 @@ impl JiraApi for JiraHttp {
             .ok_or_else(|| JiraError::BadResponse {
                 detail: "search answer has no issues array".into(),
             })?;
-        Ok(issues
-            .iter()
-            .filter_map(|i| {
-                Some(FoundIssue {
-                    key: i.get("key")?.as_str()?.to_string(),
-                })
-            })
-            .collect())
+        Ok(issues.iter().filter_map(parse_found).collect())
     }
 
     async fn create_issue(
@@ -367,17 +362,49 @@ impl JiraApi for JiraHttp {
         self.send(call, Method::GET, path, None, true).await
     }
 
-    async fn add_labels(
+    async fn edit_labels(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
         issue_key: &str,
-        labels: &[String],
+        add: &[String],
+        remove: &[String],
     ) -> Result<(), JiraError> {
         let path = format!("{}/issue/{issue_key}", flavor.path());
-        let ops: Vec<Value> = labels.iter().map(|l| json!({"add": l})).collect();
+        let ops: Vec<Value> = (remove.iter().map(|l| json!({"remove": l})))
+            .chain(add.iter().map(|l| json!({"add": l})))
+            .collect();
         let body = json!({"update": {"labels": ops}});
         self.send(call, Method::PUT, &path, Some(body.to_string()), true)
+            .await
+            .map(|_| ())
+    }
+
+    async fn transitions(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+    ) -> Result<Vec<Transition>, JiraError> {
+        let path = format!(
+            "{}/issue/{issue_key}/transitions?expand=transitions.fields",
+            flavor.path()
+        );
+        let v = self.send(call, Method::GET, &path, None, true).await?;
+        parse_transitions(&v).ok_or_else(|| JiraError::BadResponse {
+            detail: "transitions answer has no transitions array".into(),
+        })
+    }
+
+    async fn transition(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        let path = format!("{}/issue/{issue_key}/transitions", flavor.path());
+        self.send(call, Method::POST, &path, Some(body.to_string()), true)
             .await
             .map(|_| ())
     }

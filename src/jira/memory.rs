@@ -1,10 +1,10 @@
 //! An in-memory Jira for tests of the orchestration: no sockets (so tests can run on
 //! tokio's paused clock and read waits off it), scripted faults, recorded arrivals.
 //! It understands the JQL the function writes (`field = "value"` clauses joined by AND,
-//! `statusCategory != Done`, `ORDER BY created DESC`); the strict HTTP fake
-//! (`fake-jira/`) stays the test of the wire.
+//! `statusCategory != Done`, `ORDER BY created DESC`) and has one workflow of global
+//! transitions; the strict HTTP fake (`fake-jira/`) stays the test of the wire.
 
-use super::{Call, Deployment, FoundIssue, JiraApi, JiraError};
+use super::{Call, Deployment, FoundIssue, JiraApi, JiraError, Transition, DONE, NEW};
 use crate::issue::ApiFlavor;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -18,8 +18,10 @@ pub enum Op {
     Search,
     Create,
     GetJson,
-    AddLabels,
+    EditLabels,
     AddComment,
+    Transitions,
+    Transition,
 }
 
 #[derive(Debug, Clone)]
@@ -30,7 +32,11 @@ pub struct MemIssue {
     /// The create request's `fields`.
     pub fields: Value,
     pub comments: Vec<Value>,
-    pub done: bool,
+    pub status_category: String,
+    pub resolution: Option<String>,
+    /// Epoch seconds (the `now` of `MemoryJira`).
+    pub created_at: i64,
+    pub resolved_at: Option<i64>,
     /// Found by search only once indexed (Jira Cloud's index lags behind a create).
     pub indexed: bool,
 }
@@ -52,6 +58,29 @@ struct State {
     faults: HashMap<Op, VecDeque<Fault>>,
     pages: HashMap<String, Value>,
     lagging: bool,
+    /// Epoch seconds this Jira thinks it is (creation and resolution times).
+    now: i64,
+    workflow: Vec<Transition>,
+    /// Transitions made: (issue key, transition id, resolution sent).
+    transitions: Vec<(String, String, Option<String>)>,
+}
+
+/// Jira Cloud's simplified workflow: three global transitions, no screens.
+pub fn cloud_workflow() -> Vec<Transition> {
+    [
+        ("11", "To Do", NEW),
+        ("21", "In Progress", "indeterminate"),
+        ("31", "Done", DONE),
+    ]
+    .into_iter()
+    .map(|(id, name, category)| Transition {
+        id: id.into(),
+        name: name.into(),
+        to_name: name.into(),
+        to_category: category.into(),
+        required_resolution: None,
+    })
+    .collect()
 }
 
 pub struct MemoryJira {
@@ -66,8 +95,29 @@ impl MemoryJira {
         MemoryJira {
             deployment,
             token: Mutex::new(token.to_string()),
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                now: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64),
+                workflow: cloud_workflow(),
+                ..State::default()
+            }),
         }
+    }
+
+    /// Sets the clock of created and resolved times (epoch seconds).
+    pub fn set_now(&self, epoch: i64) {
+        self.state().now = epoch;
+    }
+
+    /// Replaces the workflow's transitions (all global).
+    pub fn set_workflow(&self, workflow: Vec<Transition>) {
+        self.state().workflow = workflow;
+    }
+
+    /// Transitions made so far: (issue key, transition id, resolution sent).
+    pub fn transitions_made(&self) -> Vec<(String, String, Option<String>)> {
+        self.state().transitions.clone()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -121,12 +171,15 @@ impl MemoryJira {
         self.state().pages.insert(path.to_string(), value);
     }
 
-    pub fn resolve(&self, key: &str) {
+    /// Resolves an issue by hand, `hours_ago` before `now`.
+    pub fn resolve(&self, key: &str, hours_ago: i64) {
         let mut s = self.state();
-        s.issues
-            .iter_mut()
-            .filter(|i| i.key == key)
-            .for_each(|i| i.done = true);
+        let at = s.now - hours_ago * 3600;
+        s.issues.iter_mut().filter(|i| i.key == key).for_each(|i| {
+            i.status_category = DONE.into();
+            i.resolution = Some("Done".into());
+            i.resolved_at = Some(at);
+        });
     }
 
     pub fn issues(&self) -> Vec<MemIssue> {
@@ -192,7 +245,7 @@ fn finish<T>(value: T, late: Option<JiraError>) -> Result<T, JiraError> {
 fn matches(issue: &MemIssue, clause: &str) -> bool {
     let clause = clause.trim();
     if clause == "statusCategory != Done" {
-        return !issue.done;
+        return issue.status_category != DONE;
     }
     let Some((field, value)) = clause.split_once(" = ") else {
         return false;
@@ -225,7 +278,13 @@ impl JiraApi for MemoryJira {
             .issues
             .iter()
             .filter(|i| i.indexed && filter.split(" AND ").all(|c| matches(i, c)))
-            .map(|i| FoundIssue { key: i.key.clone() })
+            .map(|i| FoundIssue {
+                key: i.key.clone(),
+                status_category: Some(i.status_category.clone()),
+                resolved_at: i.resolved_at,
+                created_at: Some(i.created_at),
+                labels: i.labels.clone(),
+            })
             .collect();
         if order.contains("DESC") {
             found.reverse();
@@ -259,13 +318,17 @@ impl JiraApi for MemoryJira {
         let mut s = self.state();
         let key = format!("{project}-{}", s.issues.len() + 1);
         let indexed = !s.lagging;
+        let created_at = s.now;
         s.issues.push(MemIssue {
             key: key.clone(),
             project,
             labels,
             fields,
             comments: Vec::new(),
-            done: false,
+            status_category: NEW.into(),
+            resolution: None,
+            created_at,
+            resolved_at: None,
             indexed,
         });
         finish(key, late)
@@ -280,21 +343,85 @@ impl JiraApi for MemoryJira {
         finish(page, late)
     }
 
-    async fn add_labels(
+    async fn edit_labels(
         &self,
         call: Call<'_>,
         _flavor: ApiFlavor,
         issue_key: &str,
-        labels: &[String],
+        add: &[String],
+        remove: &[String],
     ) -> Result<(), JiraError> {
-        let late = self.enter(Op::AddLabels, call).await?;
+        let late = self.enter(Op::EditLabels, call).await?;
         let mut s = self.state();
         let issue = Self::issue_mut(&mut s, issue_key)?;
-        for l in labels {
+        issue.labels.retain(|l| !remove.contains(l));
+        for l in add {
             if !issue.labels.contains(l) {
                 issue.labels.push(l.clone());
             }
         }
+        finish((), late)
+    }
+
+    async fn transitions(
+        &self,
+        call: Call<'_>,
+        _flavor: ApiFlavor,
+        issue_key: &str,
+    ) -> Result<Vec<Transition>, JiraError> {
+        let late = self.enter(Op::Transitions, call).await?;
+        let mut s = self.state();
+        Self::issue_mut(&mut s, issue_key)?;
+        finish(s.workflow.clone(), late)
+    }
+
+    async fn transition(
+        &self,
+        call: Call<'_>,
+        _flavor: ApiFlavor,
+        issue_key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        let late = self.enter(Op::Transition, call).await?;
+        let mut s = self.state();
+        let id = body
+            .pointer("/transition/id")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let resolution = body
+            .pointer("/fields/resolution/name")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let Some(t) = s.workflow.iter().find(|t| t.id == id).cloned() else {
+            return Err(JiraError::Rejected {
+                status: 400,
+                messages: vec![format!("Transition id '{id}' is not valid for this issue.")],
+                field_errors: Default::default(),
+            });
+        };
+        if t.required_resolution.is_some() && resolution.is_none() {
+            return Err(JiraError::Rejected {
+                status: 400,
+                messages: vec![],
+                field_errors: [(
+                    "resolution".to_string(),
+                    "Resolution is required.".to_string(),
+                )]
+                .into(),
+            });
+        }
+        let now = s.now;
+        let issue = Self::issue_mut(&mut s, issue_key)?;
+        issue.status_category = t.to_category.clone();
+        if t.to_category == DONE {
+            issue.resolution = resolution.clone().or(Some("Done".into()));
+            issue.resolved_at = Some(now);
+        } else {
+            issue.resolution = None;
+            issue.resolved_at = None;
+        }
+        s.transitions
+            .push((issue_key.to_string(), id.to_string(), resolution));
         finish((), late)
     }
 

@@ -32,10 +32,57 @@ fn a_misspelt_destination_key_is_refused_with_the_field_meant() {
 }
 
 #[test]
-fn the_section_10_fields_are_not_known_yet() {
+fn the_lifecycle_fields_are_read_and_checked() {
     let mut v = sample();
     v["destination"]["resolve_when_clear"] = json!(true);
-    assert_eq!(field_of(&v), "destination.resolve_when_clear");
+    v["destination"]["resolve_transition"] = json!(31);
+    v["destination"]["reopen_within_hours"] = json!(24);
+    v["destination"]["max_issues_per_hour"] = json!(2);
+    let life = deliver(&v).destination.lifecycle;
+    assert_eq!(
+        life,
+        Lifecycle {
+            resolve_when_clear: true,
+            resolve_transition: Some("31".into()),
+            reopen_within_hours: 24,
+            max_issues_per_hour: Some(2),
+        }
+    );
+    assert!(life.active());
+    assert!(!deliver(&sample()).destination.lifecycle.active());
+
+    for (key, bad) in [
+        ("resolve_when_clear", json!("yes")),
+        ("resolve_transition", json!("")),
+        ("resolve_transition", json!(["Done"])),
+        ("reopen_within_hours", json!(-1)),
+        ("reopen_within_hours", json!(1.5)),
+        ("reopen_within_hours", json!(9000)),
+        ("max_issues_per_hour", json!(0)),
+        ("max_issues_per_hour", json!("2")),
+    ] {
+        let mut v = sample();
+        v["destination"][key] = bad.clone();
+        assert_eq!(field_of(&v), format!("destination.{key}"), "{bad}");
+    }
+    let mut v = sample();
+    v["destination"]["reopen_whithin_hours"] = json!(1);
+    assert_eq!(
+        problem_of(&v).problem,
+        "is not a destination field; did you mean reopen_within_hours?"
+    );
+}
+
+#[test]
+fn a_clear_is_delivered_only_where_it_resolves() {
+    let mut v = sample();
+    v["detection"]["outcome"] = json!("not_matched");
+    assert!(matches!(triage(&v), Ok(Triage::Skip { .. })));
+    v["destination"]["resolve_when_clear"] = json!(true);
+    let a = deliver(&v);
+    assert!(a.detection.is_clear());
+    v["detection"]["outcome"] = json!("ERROR");
+    assert!(matches!(triage(&v), Ok(Triage::Skip { .. })));
 }
 
 #[test]

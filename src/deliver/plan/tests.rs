@@ -25,6 +25,16 @@ fn alert(group_repeats: bool) -> Alert {
     }
 }
 
+/// The lifecycle clock of these tests (epoch seconds), a little after the runs' ran_at.
+const NOW: i64 = 1_795_600_000;
+
+fn found(key: &str) -> FoundIssue {
+    FoundIssue {
+        key: key.into(),
+        ..FoundIssue::default()
+    }
+}
+
 fn sent(next: Next) -> Step {
     match next {
         Next::Send(step) => step,
@@ -86,18 +96,19 @@ fn rejected(fields: &[(&str, &str)]) -> StepError {
 #[test]
 fn a_new_run_is_searched_for_then_created_with_its_labels() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     let fp = plan.fingerprint().to_string();
     let search = started(&mut plan);
     assert_eq!(
         search,
         Step::Search {
             jql: format!("project = \"SEC\" AND labels = \"{fp}\""),
-            purpose: Purpose::EarlierDelivery
+            purpose: Purpose::EarlierDelivery,
+            max: 1
         }
     );
     assert_eq!(search.policy(), Policy::Read);
-    let create = sent(plan.on_reply(Ok(Reply::Found(None))));
+    let create = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     assert_eq!(create.policy(), Policy::Write);
     let labels = body_of(&create)["fields"]["labels"].clone();
     assert_eq!(labels, json!(["security-detection", fp, "detection-id-7"]));
@@ -117,9 +128,9 @@ fn a_new_run_is_searched_for_then_created_with_its_labels() {
 #[test]
 fn an_earlier_delivery_answers_duplicate_without_a_create() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     started(&mut plan);
-    let found = plan.on_reply(Ok(Reply::Found(Some("SEC-9".into()))));
+    let found = plan.on_reply(Ok(Reply::Found(vec![found("SEC-9")])));
     assert_eq!(
         booked(
             &mut plan,
@@ -135,18 +146,19 @@ fn an_earlier_delivery_answers_duplicate_without_a_create() {
 #[test]
 fn a_repeat_comments_on_the_open_issue_then_labels_it() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     let fp = plan.fingerprint().to_string();
     started_on(&mut plan, ApiFlavor::V2);
-    let open = sent(plan.on_reply(Ok(Reply::Found(None))));
+    let open = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     assert_eq!(
         open,
         Step::Search {
             jql: "project = \"SEC\" AND labels = \"detection-id-7\" AND statusCategory != Done ORDER BY created DESC".into(),
-            purpose: Purpose::OpenIssue
+            purpose: Purpose::OpenIssue,
+            max: 1
         }
     );
-    let comment = sent(plan.on_reply(Ok(Reply::Found(Some("SEC-3".into())))));
+    let comment = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
     match &comment {
         Step::Comment { key, body } => {
             assert_eq!(key, "SEC-3");
@@ -158,9 +170,10 @@ fn a_repeat_comments_on_the_open_issue_then_labels_it() {
     }
     assert_eq!(
         sent(plan.on_reply(Ok(Reply::Done))),
-        Step::AddLabels {
+        Step::EditLabels {
             key: "SEC-3".into(),
-            labels: vec![fp]
+            add: vec![fp],
+            remove: vec![]
         }
     );
     let labelled = plan.on_reply(Ok(Reply::Done));
@@ -179,19 +192,19 @@ fn a_repeat_comments_on_the_open_issue_then_labels_it() {
 #[test]
 fn a_repeat_with_nothing_open_creates_a_new_issue() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     started(&mut plan);
-    sent(plan.on_reply(Ok(Reply::Found(None))));
-    let create = sent(plan.on_reply(Ok(Reply::Found(None))));
+    sent(plan.on_reply(Ok(Reply::Found(vec![]))));
+    let create = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     assert!(matches!(create, Step::Create { .. }));
 }
 
 #[test]
 fn a_rejected_optional_field_is_dropped_once_and_noted() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     started_on(&mut plan, ApiFlavor::V2);
-    let first = sent(plan.on_reply(Ok(Reply::Found(None))));
+    let first = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     assert_eq!(body_of(&first)["fields"]["priority"]["name"], "Urgent");
     let again = sent(plan.on_reply(Err(rejected(&[(
         "priority",
@@ -211,9 +224,9 @@ fn a_rejected_optional_field_is_dropped_once_and_noted() {
 #[test]
 fn a_rejected_required_field_fails_with_the_matching_fix() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     started(&mut plan);
-    sent(plan.on_reply(Ok(Reply::Found(None))));
+    sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     let refused = plan.on_reply(Err(rejected(&[
         ("priority", "The priority selected is invalid."),
         ("issuetype", "The issue type selected is invalid."),
@@ -226,7 +239,7 @@ fn a_rejected_required_field_fails_with_the_matching_fix() {
 #[test]
 fn other_errors_fail_naming_the_step() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     started(&mut plan);
     let refused = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
         detail: "You do not have permission to browse this project.".into(),
@@ -234,9 +247,9 @@ fn other_errors_fail_naming_the_step() {
     let f = failed(booked(&mut plan, refused, Step::Release));
     assert_eq!(f.class, FailureClass::Permission);
     assert!(f.message.starts_with("searching for an earlier delivery"));
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     started(&mut plan);
-    sent(plan.on_reply(Ok(Reply::Found(None))));
+    sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     // A create that may have reached Jira keeps the claim: no release.
     let f = failed(plan.on_reply(Err(StepError::Jira(JiraError::NoAnswer {
         detail: "timed out".into(),
@@ -248,9 +261,9 @@ fn other_errors_fail_naming_the_step() {
 fn jql_values_are_quoted() {
     let mut a = alert(true);
     a.detection.id = "x\" OR project = \"OTHER".into();
-    let mut plan = Plan::new(&a, false);
+    let mut plan = Plan::new(&a, false, NOW);
     started(&mut plan);
-    match sent(plan.on_reply(Ok(Reply::Found(None)))) {
+    match sent(plan.on_reply(Ok(Reply::Found(vec![])))) {
         Step::Search { jql, .. } => assert!(
             jql.contains(r#"labels = "detection-id-x\"-OR-project-=-\"OTHER""#),
             "{jql}"
@@ -262,7 +275,7 @@ fn jql_values_are_quoted() {
 #[test]
 fn with_a_shared_ledger_a_fresh_claim_creates_at_once() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     match sent(plan.start()) {
         Step::Claim { id, lease } => {
             assert_eq!(
@@ -282,7 +295,7 @@ fn with_a_shared_ledger_a_fresh_claim_creates_at_once() {
 #[test]
 fn a_take_over_searches_jira_first() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
     let first = sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
@@ -298,13 +311,13 @@ fn a_take_over_searches_jira_first() {
 #[test]
 fn a_recorded_run_is_a_duplicate_and_a_live_claim_is_in_progress() {
     let a = alert(true);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     assert_eq!(
         plan.on_reply(Ok(Reply::Claimed(Claim::Recorded("SEC-4".into())))),
         Next::Finish(Status::Duplicate, "SEC-4".into())
     );
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     let f = failed(plan.on_reply(Ok(Reply::Claimed(Claim::Busy))));
     assert_eq!(f.class, FailureClass::InProgress);
@@ -313,14 +326,14 @@ fn a_recorded_run_is_a_duplicate_and_a_live_claim_is_in_progress() {
 #[test]
 fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_issue() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     let down = StepError::Ledger(LedgerError::Unavailable("ThrottlingException".into()));
     let f = failed(plan.on_reply(Err(down.clone())));
     assert_eq!(f.class, FailureClass::Ledger);
     assert!(f.message.starts_with("claiming the run"), "{f}");
 
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
@@ -340,7 +353,7 @@ fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_iss
 #[test]
 fn a_lost_claim_stops_the_create() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
@@ -352,7 +365,7 @@ fn a_lost_claim_stops_the_create() {
 #[test]
 fn a_failed_connection_releases_the_claim_and_keeps_its_own_message() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     let refused = Failure::bad_input("destination.instance_url: host not allowed", "fix");
@@ -370,7 +383,7 @@ fn server_error() -> StepError {
 #[test]
 fn a_create_answered_5xx_is_searched_for_before_another_create() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
@@ -388,7 +401,7 @@ fn a_create_answered_5xx_is_searched_for_before_another_create() {
         }
     ));
     // It did happen: that issue is this run's, answered as created.
-    let found = plan.on_reply(Ok(Reply::Found(Some("SEC-8".into()))));
+    let found = plan.on_reply(Ok(Reply::Found(vec![found("SEC-8")])));
     assert_eq!(
         booked(
             &mut plan,
@@ -404,7 +417,7 @@ fn a_create_answered_5xx_is_searched_for_before_another_create() {
 #[test]
 fn a_create_that_keeps_failing_keeps_the_claim() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
@@ -412,7 +425,7 @@ fn a_create_that_keeps_failing_keeps_the_claim() {
         let wait = sent(plan.on_reply(Err(server_error())));
         assert_eq!(wait, Step::Wait(CREATED_ANYWAY_WAIT * (1 << round)));
         sent(plan.on_reply(Ok(Reply::Done)));
-        let again = sent(plan.on_reply(Ok(Reply::Found(None))));
+        let again = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
         assert!(matches!(again, Step::Create { .. }));
     }
     // Nothing says whether any of them happened: no release, a later delivery searches.
@@ -423,7 +436,7 @@ fn a_create_that_keeps_failing_keeps_the_claim() {
 #[test]
 fn a_taken_over_claim_is_never_released() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
@@ -438,7 +451,7 @@ fn a_taken_over_claim_is_never_released() {
 #[test]
 fn an_unreadable_create_answer_keeps_the_claim() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true);
+    let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));

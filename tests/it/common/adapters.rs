@@ -2,7 +2,9 @@
 //! HTTP client with a simulated bug.
 
 use detection_jira::issue::ApiFlavor;
-use detection_jira::jira::{Call, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp};
+use detection_jira::jira::{
+    Call, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp, Transition,
+};
 use serde_json::Value;
 
 /// The real client, panicking for one project: a simulated bug in the seam the handler is
@@ -34,14 +36,32 @@ impl JiraApi for PanicsOnBoom {
     async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
         self.0.get_json(call, path).await
     }
-    async fn add_labels(
+    async fn edit_labels(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
         key: &str,
-        labels: &[String],
+        add: &[String],
+        remove: &[String],
     ) -> Result<(), JiraError> {
-        self.0.add_labels(call, flavor, key, labels).await
+        self.0.edit_labels(call, flavor, key, add, remove).await
+    }
+    async fn transitions(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        key: &str,
+    ) -> Result<Vec<Transition>, JiraError> {
+        self.0.transitions(call, flavor, key).await
+    }
+    async fn transition(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        self.0.transition(call, flavor, key, body).await
     }
     async fn add_comment(
         &self,

@@ -1,0 +1,316 @@
+//! The issue lifecycle (contract section 10), without I/O: what a run does to its
+//! detection's latest issue (create, comment, reopen, resolve), which transition it takes,
+//! and the state label that remembers, on the issue itself, what was applied.
+//!
+//! Jira is the state: the function keeps nothing of its own between runs, so any
+//! container (with or without the ledger table) decides the same way. The state label
+//! `detection-state-<ran_at epoch>-<action>-c<comments>-f<folded>` records the newest run
+//! that acted on the issue, how, and how many comments and storm folds it carries.
+
+use crate::alert::{Alert, Lifecycle};
+use crate::failure::{Failure, FailureClass};
+use crate::jira::{FoundIssue, JiraError, Transition, DONE, IN_PROGRESS, NEW};
+use serde_json::{json, Value};
+
+const STATE_PREFIX: &str = "detection-state-";
+
+/// Jira takes at most 5,000 comments per issue; the function stops adding its own a little
+/// before, leaving room for people's.
+pub const COMMENT_LIMIT: u32 = 4_900;
+
+/// What the newest run did to the issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Commented,
+    Reopened,
+    Cleared,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "new",
+            Action::Commented => "comment",
+            Action::Reopened => "reopen",
+            Action::Cleared => "clear",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Action> {
+        [
+            Action::Created,
+            Action::Commented,
+            Action::Reopened,
+            Action::Cleared,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+}
+
+/// The lifecycle state an issue carries in its labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marker {
+    /// ran_at (epoch seconds) of the newest run that acted on the issue.
+    pub last_run: i64,
+    pub action: Action,
+    /// Comments the function added.
+    pub comments: u32,
+    /// Runs folded in by storm control.
+    pub folded: u32,
+}
+
+impl Marker {
+    pub fn new(last_run: i64, action: Action) -> Marker {
+        Marker {
+            last_run,
+            action,
+            comments: 0,
+            folded: 0,
+        }
+    }
+
+    pub fn to_label(self) -> String {
+        format!(
+            "{STATE_PREFIX}{}-{}-c{}-f{}",
+            self.last_run,
+            self.action.as_str(),
+            self.comments,
+            self.folded
+        )
+    }
+
+    fn parse_label(label: &str) -> Option<Marker> {
+        let rest = label.strip_prefix(STATE_PREFIX)?;
+        // The epoch may be negative: split from the right.
+        let mut parts = rest.rsplitn(4, '-');
+        let folded = parts.next()?.strip_prefix('f')?.parse().ok()?;
+        let comments = parts.next()?.strip_prefix('c')?.parse().ok()?;
+        let action = Action::parse(parts.next()?)?;
+        let last_run = parts.next()?.parse().ok()?;
+        Some(Marker {
+            last_run,
+            action,
+            comments,
+            folded,
+        })
+    }
+
+    /// The issue's state: the newest of its state labels (two racing runs may leave two).
+    pub fn of(issue: &FoundIssue) -> Option<Marker> {
+        issue
+            .labels
+            .iter()
+            .filter_map(|l| Marker::parse_label(l))
+            .max_by_key(|m| (m.last_run, m.comments))
+    }
+
+    /// The labels to remove when writing a new state.
+    pub fn labels_of(issue: &FoundIssue) -> Vec<String> {
+        issue
+            .labels
+            .iter()
+            .filter(|l| Marker::parse_label(l).is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// The state after `run` did `action` with a comment: the newest run wins the time.
+    pub fn after(old: Option<Marker>, run: i64, action: Action, folded: bool) -> Marker {
+        let old = old.unwrap_or(Marker::new(run, action));
+        let newer = run >= old.last_run;
+        Marker {
+            last_run: old.last_run.max(run),
+            action: if newer { action } else { old.action },
+            comments: old.comments + 1,
+            folded: old.folded + u32::from(folded),
+        }
+    }
+}
+
+/// What a MATCHED run does, given the detection's latest issues (newest first).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Matched {
+    Create,
+    /// group_repeats: the open issue takes the run as a comment.
+    Repeat(FoundIssue),
+    /// Resolved recently: reopen it, `hours` after it was resolved.
+    Reopen(FoundIssue, f64),
+    /// Storm control: `count` issues in the last hour reached the limit.
+    Fold(FoundIssue, usize),
+    /// A newer run already acted on the resolved issue: the run is kept as a comment but
+    /// does not reopen it.
+    Older(FoundIssue),
+}
+
+/// Decides a MATCHED run (`run`: its ran_at, or now) at time `now` (epoch seconds).
+pub fn decide_matched(alert: &Alert, latest: &[FoundIssue], run: i64, now: i64) -> Matched {
+    let dest = &alert.destination;
+    let life = &dest.lifecycle;
+    let Some(last) = latest.first() else {
+        return Matched::Create;
+    };
+    let marker = Marker::of(last);
+    let room = marker.is_none_or(|m| m.comments < COMMENT_LIMIT);
+    if last.is_done() && life.reopen_within_hours > 0 {
+        if marker.is_some_and(|m| m.last_run > run) {
+            return if room {
+                Matched::Older(last.clone())
+            } else {
+                Matched::Create
+            };
+        }
+        if let Some(hours) = hours_since_resolved(last, marker, run, now) {
+            if hours < f64::from(life.reopen_within_hours) && room {
+                return Matched::Reopen(last.clone(), hours);
+            }
+        }
+    }
+    if dest.group_repeats && room {
+        if let Some(open) = latest.iter().find(|i| !i.is_done()) {
+            return Matched::Repeat(open.clone());
+        }
+    }
+    if let Some(limit) = life.max_issues_per_hour {
+        let recent = latest
+            .iter()
+            .filter(|i| i.created_at.is_some_and(|c| c > now - 3600))
+            .count();
+        if recent >= limit as usize && room {
+            return Matched::Fold(last.clone(), recent);
+        }
+    }
+    Matched::Create
+}
+
+/// How long ago the issue was resolved, in hours. When this function resolved it, on the
+/// detection's own clock (the clearing run's ran_at to this run's), so replays and late
+/// deliveries decide as the runs happened; otherwise from Jira's resolution date to now.
+fn hours_since_resolved(
+    issue: &FoundIssue,
+    marker: Option<Marker>,
+    run: i64,
+    now: i64,
+) -> Option<f64> {
+    let seconds = match marker {
+        Some(m) if m.action == Action::Cleared => run - m.last_run,
+        _ => now - issue.resolved_at?,
+    };
+    Some(seconds.max(0) as f64 / 3600.0)
+}
+
+/// What a transition is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    Resolve,
+    Reopen,
+}
+
+impl Goal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Goal::Resolve => "resolving the issue",
+            Goal::Reopen => "reopening the issue",
+        }
+    }
+}
+
+/// Picks the transition: for resolving, the configured one (by id, else by name) or the
+/// first into the `done` category; for reopening, the first into `new` or `indeterminate`.
+/// Categories, never localised names, decide by default.
+pub fn choose(
+    transitions: &[Transition],
+    goal: Goal,
+    life: &Lifecycle,
+    key: &str,
+) -> Result<Value, Failure> {
+    let chosen = match (goal, &life.resolve_transition) {
+        (Goal::Resolve, Some(wanted)) => {
+            transitions.iter().find(|t| &t.id == wanted).or_else(|| {
+                transitions
+                    .iter()
+                    .find(|t| t.name.eq_ignore_ascii_case(wanted))
+            })
+        }
+        (Goal::Resolve, None) => transitions.iter().find(|t| t.to_category == DONE),
+        (Goal::Reopen, _) => transitions
+            .iter()
+            .find(|t| t.to_category == NEW || t.to_category == IN_PROGRESS),
+    };
+    let Some(t) = chosen else {
+        return Err(no_transition(transitions, goal, life, key));
+    };
+    let mut body = json!({"transition": {"id": t.id}});
+    if let Some(offered) = &t.required_resolution {
+        // `Done` when offered, else the first offered.
+        let pick = offered
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case("Done"))
+            .or(offered.first());
+        if let Some(name) = pick {
+            body["fields"] = json!({"resolution": {"name": name}});
+        }
+    }
+    Ok(body)
+}
+
+fn available(transitions: &[Transition]) -> String {
+    if transitions.is_empty() {
+        return "none: the bot user may not transition this issue".into();
+    }
+    transitions
+        .iter()
+        .map(|t| {
+            format!(
+                "{} (id {}, to {} [{}])",
+                t.name, t.id, t.to_name, t.to_category
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn no_transition(transitions: &[Transition], goal: Goal, life: &Lifecycle, key: &str) -> Failure {
+    let what = match (goal, &life.resolve_transition) {
+        (Goal::Resolve, Some(w)) => format!(
+            "destination.resolve_transition {} is not a transition of {key}",
+            crate::failure::quote(w)
+        ),
+        (Goal::Resolve, None) => format!("{key} has no transition into a Done status"),
+        (Goal::Reopen, _) => {
+            format!("{key} has no transition back to a To Do or In Progress status")
+        }
+    };
+    Failure::new(
+        FailureClass::Rejected,
+        format!("{what}; available: {}", available(transitions)),
+        format!(
+            "the run's comment was added to {key}; {}",
+            transition_fix(goal, life)
+        ),
+    )
+}
+
+fn transition_fix(goal: Goal, life: &Lifecycle) -> String {
+    match goal {
+        Goal::Resolve if life.resolve_transition.is_some() => "set destination.resolve_transition to one of the available transitions (name or id), or leave it out to use the first into a Done status; the bot user needs the Transition Issues and Resolve Issues permissions".into(),
+        Goal::Resolve => "add a transition into a Done status to the project's workflow, or set destination.resolve_transition; the bot user needs the Transition Issues and Resolve Issues permissions".into(),
+        Goal::Reopen => "add a transition out of Done (e.g. Reopen) to the project's workflow, or set reopen_within_hours to 0; the bot user needs the Transition Issues permission".into(),
+    }
+}
+
+/// A transition Jira refused: its text, and the fix. The comment stays on the issue.
+pub fn refused(e: JiraError, goal: Goal, life: &Lifecycle, key: &str) -> Failure {
+    let mut f = Failure::from(e).at(goal.as_str());
+    if f.class == FailureClass::Rejected || f.class == FailureClass::Permission {
+        f.fix = format!(
+            "the run's comment was added to {key}; {}",
+            transition_fix(goal, life)
+        );
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests;
