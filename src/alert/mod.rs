@@ -300,9 +300,10 @@ pub fn triage(value: &Value) -> Result<Triage, AlertError> {
     // A clear is delivered only to destinations that resolve on it.
     // (A bad value is reported once, with the rest of the destination.)
     let resolves = dest.resolve_when_clear == wire::Field::Given(true);
-    if let Some(other) = outcome.as_ref().filter(|o| {
-        !o.eq_ignore_ascii_case(MATCHED) && !(resolves && o.eq_ignore_ascii_case(NOT_MATCHED))
-    }) {
+    let delivered = |o: &String| {
+        o.eq_ignore_ascii_case(MATCHED) || (resolves && o.eq_ignore_ascii_case(NOT_MATCHED))
+    };
+    if let Some(other) = outcome.as_ref().filter(|o| !delivered(o)) {
         let reason = format!("detection outcome is {}, not MATCHED", quote(other));
         return p.or(Some(skip(reason)));
     }
