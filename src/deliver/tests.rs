@@ -293,3 +293,5 @@ async fn the_deployment_cache_is_bounded() {
     let held = d.flavors.lock().unwrap().len();
     assert!(held <= crate::secrets::MAX_CACHED, "{held} sites cached");
 }
+
+mod lifecycle;
