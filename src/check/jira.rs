@@ -236,8 +236,13 @@ pub(super) async fn test_issue<J: JiraApi, S: SecretSource>(
     let step = Step::Create {
         body: test.to_body(ctx.conn.flavor),
     };
-    match ctx.d.send(&step, &ctx.conn, ctx.cutoff, &ctx.meter).await? {
-        Reply::Created(key) => {
+    match ctx
+        .d
+        .send(&step, &ctx.conn, &[], ctx.cutoff, &ctx.meter)
+        .await?
+    {
+        Reply::Created(created) => {
+            let key = created.key;
             let url = ctx.conn.issue_url(&key);
             Ok((
                 format!("created {key} ({url})"),

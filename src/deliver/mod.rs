@@ -79,6 +79,8 @@ struct Run<'a> {
     work_cutoff: TokioInstant,
     /// The secret was read again after a 401 (once per delivery).
     refreshed: bool,
+    /// Ids of the detection's issues this container saw or made lately (its lane's).
+    recent: Vec<String>,
 }
 
 impl Run<'_> {
@@ -102,8 +104,9 @@ pub struct Deliverer<J, S> {
     ledger: Ledger,
     /// API flavor per Jira base URL, detected once per container.
     flavors: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ApiFlavor>>>>,
-    /// One lane per detection (site, project, detection id) for lifecycle runs.
-    lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One lane per detection (site, project, detection id) for lifecycle runs, holding
+    /// the ids of its issues this container saw or made lately.
+    lanes: Mutex<HashMap<String, Lane>>,
 }
 
 impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
@@ -119,7 +122,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// The lane of the alert's detection, shared by its runs in this container.
-    fn lane(&self, alert: &Alert) -> Arc<tokio::sync::Mutex<()>> {
+    fn lane(&self, alert: &Alert) -> Lane {
         let key = format!(
             "{}|{}|{}",
             alert.destination.site.base, alert.destination.project_key, alert.detection.id
@@ -145,7 +148,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     ) -> Result<Outcome, Failure> {
         // Runs of one detection that look at its issues go one at a time in this
         // container: two at once would both see the same state (storm counts, reopen).
-        let _lane = match alert.destination.lifecycle.active() || alert.destination.group_repeats {
+        let mut lane = match alert.destination.lifecycle.active() || alert.destination.group_repeats
+        {
             true => Some(self.lane(alert).lock_owned().await),
             false => None,
         };
@@ -155,6 +159,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             token: crate::ledger::claim_token(),
             claim: None,
             refreshed: false,
+            recent: lane.as_deref().cloned().unwrap_or_default(),
             // Time kept back after the work for the ledger's bookkeeping (record, release).
             work_cutoff: cutoff - bookkeeping_reserve(cutoff),
         };
@@ -168,6 +173,10 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 Next::Fail(f) => return Err(f),
                 Next::Send(step) => {
                     let reply = self.step(&step, &mut run, cutoff, meter).await;
+                    if let (Some(lane), Ok(r)) = (lane.as_mut(), &reply) {
+                        remember(lane, r);
+                        run.recent.clone_from(lane);
+                    }
                     if let Ok(Reply::Claimed(Claim::Fresh(h) | Claim::TakeOver(h))) = &reply {
                         run.claim = Some(h.clone());
                     }
@@ -366,7 +375,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 let holder = Mutex::new(h.clone());
                 let created = retrying(Policy::Write, cutoff, meter, || async {
                     self.keep_lease(&holder, conn).await?;
-                    self.attempt(step, conn, cutoff, meter)
+                    self.attempt(step, conn, &[], cutoff, meter)
                         .await
                         .map_err(StepError::Jira)
                 })
@@ -375,7 +384,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 created
             }
             _ => self
-                .send(step, conn, cutoff, meter)
+                .send(step, conn, &run.recent, cutoff, meter)
                 .await
                 .map_err(StepError::Jira),
         }
@@ -402,15 +411,17 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// Sends one Jira step, with the retry policy of its kind.
+    /// `recent`: issue ids a search reads fresh (see `RECENT_IDS`).
     pub async fn send(
         &self,
         step: &Step,
         conn: &Connection<'_>,
+        recent: &[String],
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Reply, JiraError> {
         retrying(step.policy(), cutoff, meter, || {
-            self.attempt(step, conn, cutoff, meter)
+            self.attempt(step, conn, recent, cutoff, meter)
         })
         .await
     }
@@ -420,13 +431,14 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         &self,
         step: &Step,
         conn: &Connection<'_>,
+        recent: &[String],
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Reply, JiraError> {
         let (jira, flavor, call) = (&self.jira, conn.flavor, conn.call(cutoff));
         match step {
             Step::Search { jql, max, .. } => meter
-                .time(jira.search(call, flavor, jql, *max))
+                .time(jira.search(call, flavor, jql, *max, recent))
                 .await
                 .map(Reply::Found),
             Step::Create { body } => meter
@@ -457,6 +469,25 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             | Step::Wait(_) => Ok(Reply::Done),
         }
     }
+}
+
+type Lane = Arc<tokio::sync::Mutex<Vec<String>>>;
+
+/// Issue ids a lane keeps: Cloud's search reads these fresh (`reconcileIssues`), so a run
+/// sees what the previous run of its detection did even inside the index's lag.
+const RECENT_IDS: usize = 20;
+
+fn remember(recent: &mut Vec<String>, reply: &Reply) {
+    let ids: Vec<&String> = match reply {
+        Reply::Created(c) => vec![&c.id],
+        Reply::Found(found) => found.iter().filter_map(|f| f.id.as_ref()).collect(),
+        _ => return,
+    };
+    for id in ids.into_iter().filter(|id| !id.is_empty()) {
+        recent.retain(|r| r != id);
+        recent.insert(0, id.clone());
+    }
+    recent.truncate(RECENT_IDS);
 }
 
 /// Kept back from the cutoff so that recording an issue that was just created (or

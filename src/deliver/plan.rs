@@ -10,7 +10,7 @@ use crate::failure::Failure;
 use crate::issue::{
     build_issue, describe, detection_label, fingerprint_label, ApiFlavor, IssueSpec,
 };
-use crate::jira::{jql_quote, FoundIssue, JiraError, Transition};
+use crate::jira::{jql_quote, CreatedIssue, FoundIssue, JiraError, Transition};
 use crate::ledger::{in_progress, Claim, LedgerError, LEASE_MARGIN};
 use crate::metrics::Status;
 use serde_json::Value;
@@ -141,7 +141,7 @@ pub enum Reply {
     Connected(ApiFlavor),
     Found(Vec<FoundIssue>),
     Transitions(Vec<Transition>),
-    Created(String),
+    Created(CreatedIssue),
     Done,
 }
 
@@ -316,7 +316,7 @@ impl<'a> Plan<'a> {
                 let jql = self.with_label(&self.fingerprint, "");
                 self.search(jql, Purpose::CreatedAnyway, 1)
             }
-            (Step::Create { .. }, Ok(Reply::Created(key))) => self.finish(Status::Created, key),
+            (Step::Create { .. }, Ok(Reply::Created(c))) => self.finish(Status::Created, c.key),
             (Step::Comment { key, .. }, Ok(Reply::Done)) => {
                 // The fingerprint goes on the issue after the comment, so a redelivery
                 // answers duplicate; a failure between the two can only repeat the

@@ -6,8 +6,8 @@
 use super::ca_bundle::ca_certificates;
 use super::redact::Redactor;
 use super::{
-    parse_found, parse_transitions, Call, Deployment, FoundIssue, JiraApi, JiraError, Transition,
-    SEARCH_FIELDS,
+    parse_found, parse_transitions, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError,
+    Transition, SEARCH_FIELDS,
 };
 use crate::issue::ApiFlavor;
 use crate::secrets::AuthScheme;
@@ -302,15 +302,23 @@ impl JiraApi for JiraHttp {
         flavor: ApiFlavor,
         jql: &str,
         max_results: u32,
+        reconcile: &[String],
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        let body =
-            json!({"jql": jql, "maxResults": max_results, "fields": SEARCH_FIELDS}).to_string();
+        let mut request = json!({"jql": jql, "maxResults": max_results, "fields": SEARCH_FIELDS});
+        let body = request.to_string();
+        // Cloud's search takes at most 50 numeric ids; Server/DC's has no such field.
+        let ids: Vec<u64> = reconcile
+            .iter()
+            .filter_map(|i| i.parse().ok())
+            .take(50)
+            .collect();
+        if !ids.is_empty() {
+            request["reconcileIssues"] = json!(ids);
+        }
+        let v3_body = request.to_string();
         let v3 = "/rest/api/3/search/jql";
         let result = match flavor {
-            ApiFlavor::V3 => {
-                self.send(call, Method::POST, v3, Some(body.clone()), true)
-                    .await
-            }
+            ApiFlavor::V3 => self.send(call, Method::POST, v3, Some(v3_body), true).await,
             ApiFlavor::V2 => {
                 match self
                     .send(
@@ -324,8 +332,7 @@ impl JiraApi for JiraHttp {
                 {
                     // Cloud with api_version "2": the old search is gone (410) there.
                     Err(JiraError::Rejected { status: 410, .. }) => {
-                        self.send(call, Method::POST, v3, Some(body.clone()), true)
-                            .await
+                        self.send(call, Method::POST, v3, Some(v3_body), true).await
                     }
                     other => other,
                 }
@@ -345,14 +352,18 @@ impl JiraApi for JiraHttp {
         call: Call<'_>,
         flavor: ApiFlavor,
         body: &str,
-    ) -> Result<String, JiraError> {
+    ) -> Result<CreatedIssue, JiraError> {
         let path = format!("{}/issue", flavor.path());
         let v = self
             .send(call, Method::POST, &path, Some(body.to_string()), true)
             .await?;
-        match v.get("key").and_then(Value::as_str) {
-            Some(key) => Ok(key.to_string()),
-            None => Err(JiraError::BadResponse {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        match (text("key"), text("id")) {
+            (Some(key), id) => Ok(CreatedIssue {
+                id: id.unwrap_or_default(),
+                key,
+            }),
+            (None, _) => Err(JiraError::BadResponse {
                 detail: "create answer has no issue key".into(),
             }),
         }

@@ -4,7 +4,9 @@
 //! `statusCategory != Done`, `ORDER BY created DESC`) and has one workflow of global
 //! transitions; the strict HTTP fake (`fake-jira/`) stays the test of the wire.
 
-use super::{Call, Deployment, FoundIssue, JiraApi, JiraError, Transition, DONE, NEW};
+use super::{
+    Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, Transition, DONE, NEW,
+};
 use crate::issue::ApiFlavor;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -26,6 +28,7 @@ pub enum Op {
 
 #[derive(Debug, Clone)]
 pub struct MemIssue {
+    pub id: String,
     pub key: String,
     pub project: String,
     pub labels: Vec<String>,
@@ -270,6 +273,7 @@ impl JiraApi for MemoryJira {
         _flavor: ApiFlavor,
         jql: &str,
         max_results: u32,
+        reconcile: &[String],
     ) -> Result<Vec<FoundIssue>, JiraError> {
         let late = self.enter(Op::Search, call).await?;
         let (filter, order) = jql.split_once(" ORDER BY ").unwrap_or((jql, ""));
@@ -277,9 +281,11 @@ impl JiraApi for MemoryJira {
         let mut found: Vec<FoundIssue> = s
             .issues
             .iter()
-            .filter(|i| i.indexed && filter.split(" AND ").all(|c| matches(i, c)))
+            .filter(|i| i.indexed || reconcile.contains(&i.id))
+            .filter(|i| filter.split(" AND ").all(|c| matches(i, c)))
             .map(|i| FoundIssue {
                 key: i.key.clone(),
+                id: Some(i.id.clone()),
                 status_category: Some(i.status_category.clone()),
                 resolved_at: i.resolved_at,
                 created_at: Some(i.created_at),
@@ -298,7 +304,7 @@ impl JiraApi for MemoryJira {
         call: Call<'_>,
         _flavor: ApiFlavor,
         body: &str,
-    ) -> Result<String, JiraError> {
+    ) -> Result<CreatedIssue, JiraError> {
         let late = self.enter(Op::Create, call).await?;
         let body: Value = serde_json::from_str(body).map_err(|_| JiraError::Rejected {
             status: 400,
@@ -317,9 +323,11 @@ impl JiraApi for MemoryJira {
             .unwrap_or_default();
         let mut s = self.state();
         let key = format!("{project}-{}", s.issues.len() + 1);
+        let id = (10_000 + s.issues.len() + 1).to_string();
         let indexed = !s.lagging;
         let created_at = s.now;
         s.issues.push(MemIssue {
+            id: id.clone(),
             key: key.clone(),
             project,
             labels,
@@ -331,7 +339,7 @@ impl JiraApi for MemoryJira {
             resolved_at: None,
             indexed,
         });
-        finish(key, late)
+        finish(CreatedIssue { id, key }, late)
     }
 
     async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {

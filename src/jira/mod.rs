@@ -39,6 +39,8 @@ pub enum Deployment {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FoundIssue {
     pub key: String,
+    /// The numeric id (what `reconcileIssues` takes).
+    pub id: Option<String>,
     /// `statusCategory.key`: `new`, `indeterminate` or `done`.
     pub status_category: Option<String>,
     /// `resolutiondate`, epoch seconds.
@@ -52,6 +54,13 @@ impl FoundIssue {
     pub fn is_done(&self) -> bool {
         self.status_category.as_deref() == Some(DONE)
     }
+}
+
+/// The answer to a create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedIssue {
+    pub id: String,
+    pub key: String,
 }
 
 /// The status categories transitions are chosen by (never by localised names).
@@ -122,6 +131,7 @@ pub fn parse_found(i: &Value) -> Option<FoundIssue> {
     };
     Some(FoundIssue {
         key: i.get("key")?.as_str()?.to_string(),
+        id: i.get("id").and_then(Value::as_str).map(str::to_string),
         status_category: field("status")
             .and_then(|s| s.pointer("/statusCategory/key"))
             .and_then(Value::as_str)
@@ -146,20 +156,23 @@ pub trait JiraApi: Send + Sync + 'static {
         &self,
         call: Call<'_>,
     ) -> impl Future<Output = Result<Deployment, JiraError>> + Send;
+    /// `reconcile`: ids of issues this container changed lately; Jira Cloud's search is
+    /// eventually consistent except for the issues named here (`reconcileIssues`).
     fn search(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
         jql: &str,
         max_results: u32,
+        reconcile: &[String],
     ) -> impl Future<Output = Result<Vec<FoundIssue>, JiraError>> + Send;
-    /// `body` is the serialised request (`IssueSpec::to_body`); answers the issue key.
+    /// `body` is the serialised request (`IssueSpec::to_body`).
     fn create_issue(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
         body: &str,
-    ) -> impl Future<Output = Result<String, JiraError>> + Send;
+    ) -> impl Future<Output = Result<CreatedIssue, JiraError>> + Send;
     /// Reads `path` (below the base URL) with credentials: metadata for the destination
     /// check.
     fn get_json(

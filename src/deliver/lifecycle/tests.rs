@@ -24,6 +24,7 @@ fn alert(dest: Value) -> Alert {
 fn issue(key: &str, category: &str, created: i64, labels: &[String]) -> FoundIssue {
     FoundIssue {
         key: key.into(),
+        id: None,
         status_category: Some(category.into()),
         resolved_at: (category == DONE).then_some(created + 60),
         created_at: Some(created),

@@ -35,6 +35,13 @@ fn found(key: &str) -> FoundIssue {
     }
 }
 
+fn created(key: &str) -> CreatedIssue {
+    CreatedIssue {
+        id: "10001".into(),
+        key: key.into(),
+    }
+}
+
 fn sent(next: Next) -> Step {
     match next {
         Next::Send(step) => step,
@@ -112,7 +119,7 @@ fn a_new_run_is_searched_for_then_created_with_its_labels() {
     assert_eq!(create.policy(), Policy::Write);
     let labels = body_of(&create)["fields"]["labels"].clone();
     assert_eq!(labels, json!(["security-detection", fp, "detection-id-7"]));
-    let created = plan.on_reply(Ok(Reply::Created("SEC-1".into())));
+    let created = plan.on_reply(Ok(Reply::Created(created("SEC-1"))));
     assert_eq!(
         booked(
             &mut plan,
@@ -337,7 +344,7 @@ fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_iss
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
-    let record = sent(plan.on_reply(Ok(Reply::Created("SEC-5".into()))));
+    let record = sent(plan.on_reply(Ok(Reply::Created(created("SEC-5")))));
     assert_eq!(
         record,
         Step::Record {

@@ -236,3 +236,16 @@ async fn a_storm_is_folded_into_the_latest_issue() {
     let o = outcome(&d, &run("MATCHED", 59, dest)).await.unwrap();
     assert_eq!(status(&o), ("created".into(), None));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_clear_right_after_the_create_sees_it_inside_the_index_lag() {
+    let d = lifecycle_deliverer();
+    d.jira.set_index_lag(true);
+    deliver(&d, &run("MATCHED", 0, resolving())).await.unwrap();
+    // The issue is not indexed yet: only its id, which the container remembers for the
+    // detection, makes the search see it (Cloud's reconcileIssues).
+    let resolved = deliver(&d, &run("NOT_MATCHED", 5, resolving()))
+        .await
+        .unwrap();
+    assert_eq!(resolved.status, Status::Resolved);
+}

@@ -3,7 +3,7 @@
 
 use detection_jira::issue::ApiFlavor;
 use detection_jira::jira::{
-    Call, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp, Transition,
+    Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp, Transition,
 };
 use serde_json::Value;
 
@@ -21,16 +21,17 @@ impl JiraApi for PanicsOnBoom {
         flavor: ApiFlavor,
         jql: &str,
         max: u32,
+        reconcile: &[String],
     ) -> Result<Vec<FoundIssue>, JiraError> {
         assert!(!jql.contains("BOOM"), "simulated bug");
-        self.0.search(call, flavor, jql, max).await
+        self.0.search(call, flavor, jql, max, reconcile).await
     }
     async fn create_issue(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
         body: &str,
-    ) -> Result<String, JiraError> {
+    ) -> Result<CreatedIssue, JiraError> {
         self.0.create_issue(call, flavor, body).await
     }
     async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
