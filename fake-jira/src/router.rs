@@ -1,21 +1,105 @@
 //! Which handler answers a request: method and path (and, where Jira reads it, the query).
 
-use crate::{authenticated_user, jira_error, meta, page, rules, secrets, Flavor, State};
+use crate::{
+    authenticated_user, jira_error, meta, page, rules, search, secrets, transitions, Flavor, State,
+};
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::Query;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+/// The query string's parameters, in order (a name may come more than once).
+pub(crate) type Params = Vec<(String, String)>;
+
+/// The first value of parameter `name`.
+pub(crate) fn param<'a>(query: &'a Params, name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Every value of parameter `name`, each split at commas (Jira's list parameters).
+fn list_param(query: &Params, name: &str) -> Option<Vec<Value>> {
+    let items: Vec<Value> = query
+        .iter()
+        .filter(|(k, _)| k == name)
+        .flat_map(|(_, v)| v.split(','))
+        .map(|v| Value::String(v.trim().to_string()))
+        .collect();
+    (!items.is_empty()).then_some(items)
+}
+
+/// `GET .../search[/jql]?...`: the query as the body the POST form would carry (other
+/// parameters are ignored, as Jira ignores them).
+fn search_body(query: &Params, cloud_jql: bool) -> Value {
+    let known: &[&str] = if cloud_jql {
+        &[
+            "jql",
+            "nextPageToken",
+            "maxResults",
+            "fields",
+            "expand",
+            "properties",
+            "fieldsByKeys",
+            "reconcileIssues",
+        ]
+    } else {
+        &[
+            "jql",
+            "startAt",
+            "maxResults",
+            "fields",
+            "expand",
+            "properties",
+            "fieldsByKeys",
+        ]
+    };
+    let mut body = serde_json::Map::new();
+    for (name, value) in query {
+        if !known.contains(&name.as_str()) {
+            continue;
+        }
+        let v = match name.as_str() {
+            "fields" | "properties" => match list_param(query, name) {
+                Some(list) => Value::Array(list),
+                None => continue,
+            },
+            "reconcileIssues" => Value::Array(
+                list_param(query, name)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| {
+                        let t = v.as_str().unwrap_or_default();
+                        t.parse::<u64>().map(Value::from).unwrap_or(v)
+                    })
+                    .collect(),
+            ),
+            "maxResults" | "startAt" => value
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(value.clone())),
+            _ => Value::String(value.clone()),
+        };
+        body.insert(name.clone(), v);
+    }
+    Value::Object(body)
+}
+
 pub(crate) fn route(
     s: &mut State,
     addr: SocketAddr,
     method: &Method,
-    path: &str,
+    uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
+    let path = uri.path();
+    let query: Params = Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
+    let base = format!("http://{addr}");
     if path == "/" && method == Method::POST && headers.contains_key("x-amz-target") {
         return secrets::secrets_manager(s, headers, body);
     }
@@ -29,7 +113,7 @@ pub(crate) fn route(
         let issues: Vec<Value> = s
             .issues
             .iter()
-            .map(|i| json!({"key": i.key, "api": i.api, "fields": i.fields, "comments": i.comments.len()}))
+            .map(|i| json!({"key": i.key, "api": i.api, "fields": i.fields, "comments": i.comments.len(), "status": i.status, "resolution": i.resolution}))
             .collect();
         return axum::Json(issues).into_response();
     }
@@ -67,13 +151,30 @@ pub(crate) fn route(
     } else {
         serde_json::from_slice(body)
     };
-    let Ok(json_body) = parsed else {
+    let Ok(mut json_body) = parsed else {
         return jira_error(
             StatusCode::BAD_REQUEST,
             &["Unexpected character: the request body is not valid JSON."],
             &BTreeMap::new(),
         );
     };
+    if method == Method::GET && rest.starts_with("search") && json_body.is_null() {
+        json_body = search_body(&query, rest == "search/jql");
+    }
+    let segments: Vec<&str> = rest.split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["issue", key, "transitions"]) => {
+            return transitions::list(s, api, &user, key, &query, &base)
+        }
+        ("POST", ["issue", key, "transitions"]) => {
+            return transitions::apply(s, api, &user, key, &json_body)
+        }
+        ("GET", ["project", key, "statuses"]) => {
+            return meta::project_statuses(s, api, &user, key, &base)
+        }
+        ("GET", ["mypermissions"]) => return meta::my_permissions(s, &user, &query),
+        _ => {}
+    }
     match (method.as_str(), rest) {
         ("GET", "myself") => {
             axum::Json(json!({"name": user, "emailAddress": user, "active": true})).into_response()
@@ -99,10 +200,10 @@ pub(crate) fn route(
         ("GET", r) if r.starts_with("project/") => meta::project(s, &user, &r["project/".len()..]),
         ("GET", r) if r.starts_with("issue/createmeta/") => meta::createmeta(s, &user, &r["issue/createmeta/".len()..]),
         ("GET", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {
-            meta::issue(s, &user, &r["issue/".len()..])
+            meta::issue(s, api, &user, &r["issue/".len()..], &query, &base)
         }
         ("POST", "search/jql") | ("GET", "search/jql") if api == 3 => {
-            rules::search(s, &json_body, true)
+            search::search(s, &json_body, true, &base)
         }
         ("POST", "search") | ("GET", "search") => {
             if flavor == Flavor::Cloud {
@@ -112,7 +213,7 @@ pub(crate) fn route(
                     &BTreeMap::new(),
                 )
             } else {
-                rules::search(s, &json_body, false)
+                search::search(s, &json_body, false, &base)
             }
         }
         ("PUT", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {
