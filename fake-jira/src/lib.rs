@@ -3,15 +3,33 @@
 //! `/rest/api/2/serverInfo`. It rejects what real Jira rejects, with Jira's own messages
 //! (shared/jira/behaviour.md), keeps what it receives, and can be scripted to fail.
 //!
+//! Issues live through a workflow (`Config::workflow`: Cloud's simplified one, Server/DC's
+//! classic one by default): `GET`/`POST /issue/{key}/transitions`, resolutions on transition
+//! screens and set by post-functions, `project/{key}/statuses`, `mypermissions`, and a
+//! search that returns the fields asked for (see `hooks.rs` for the test hooks).
+//!
 //! The same listener also answers the Secrets Manager `GetSecretValue` call (AWS JSON 1.1
 //! protocol, `POST /` with `X-Amz-Target`), so a function under test can be pointed at it
 //! with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
 
 mod adf;
+mod clock;
+mod faults;
+mod hooks;
 mod meta;
 mod page;
+mod router;
 mod rules;
 pub mod runtime;
+mod search;
+mod secrets;
+mod transitions;
+mod workflow;
+
+pub use clock::{format_millis, jira_now, parse_jira_time};
+use faults::Fault;
+pub use faults::{FaultKind, RandomFaults};
+pub use workflow::{standard_resolutions, Status, Transition, Workflow};
 
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
@@ -55,13 +73,20 @@ pub struct Config {
     pub users: HashMap<String, String>,
     /// Server/DC personal access tokens (Bearer).
     pub personal_tokens: Vec<String>,
-    /// Users who may browse but not create issues (403 on create).
+    /// Users who may browse but not create issues (403 on create), nor transition them.
     pub read_only_users: Vec<String>,
+    /// Users without Transition Issues (nor Resolve Issues): they see no transitions, and
+    /// any transition id is "not valid" for them.
+    pub no_transition_users: Vec<String>,
     /// Users without Browse Projects: projects and issues are invisible to them (404).
     pub blind_users: Vec<String>,
     pub projects: Vec<Project>,
     pub priorities: Vec<String>,
     pub link_types: Vec<String>,
+    /// Statuses and transitions (one workflow for every issue type).
+    pub workflow: Workflow,
+    /// Resolution names, in Jira's order (ids follow it: see `workflow::resolution_id`).
+    pub resolutions: Vec<String>,
     /// Secrets Manager stand-in: secret id (name or ARN) -> SecretString.
     pub secrets: HashMap<String, String>,
     /// Cloud's search is eventually consistent. While this is true, a new issue stays out
@@ -74,23 +99,14 @@ pub struct Config {
     pub latency: Duration,
 }
 
-/// Random transient faults: each Jira request fails with probability `transient` (a 429
-/// with Retry-After 1, a 503 or a 502, chosen at random); each create succeeds but is never
-/// answered with probability `ambiguous`, so the client cannot know it worked.
-#[derive(Debug, Clone)]
-pub struct RandomFaults {
-    pub seed: u64,
-    pub transient: f64,
-    pub ambiguous: f64,
-}
-
 pub const DEMO_USER: &str = "secops-bot@acme.example";
 pub const DEMO_TOKEN: &str = "fake-jira-demo-token-0000";
 
 impl Config {
     /// A realistic instance: project SEC (Task, Bug, Story, Epic), the default priorities,
     /// custom fields 10050 (number), 10051 (select of severities), 10052 (number), the
-    /// usual link types, issues SEC-1 and SEC-42 already there.
+    /// usual link types, the flavor's default workflow and resolutions
+    /// (`Workflow::cloud`/`Workflow::server`), issues SEC-1 and SEC-42 already there.
     pub fn standard(flavor: Flavor) -> Config {
         let mut screen_fields = BTreeMap::new();
         screen_fields.insert("customfield_10050".to_string(), FieldKind::Number);
@@ -109,6 +125,7 @@ impl Config {
             users: HashMap::from([(DEMO_USER.to_string(), DEMO_TOKEN.to_string())]),
             personal_tokens: vec![],
             read_only_users: vec![],
+            no_transition_users: vec![],
             blind_users: vec![],
             projects: vec![Project {
                 key: "SEC".into(),
@@ -128,6 +145,8 @@ impl Config {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            workflow: Workflow::standard(flavor),
+            resolutions: standard_resolutions(flavor),
             secrets: HashMap::new(),
             defer_indexing: false,
             random_faults: None,
@@ -136,43 +155,64 @@ impl Config {
     }
 }
 
-/// A scripted misbehaviour, taken from the queue by the first request whose path contains
-/// `path` (any request when empty).
-#[derive(Debug, Clone)]
-pub(crate) struct Fault {
-    path: String,
-    kind: FaultKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum FaultKind {
-    /// Answer this status (with `Retry-After` when given) and a Jira error body.
-    Status {
-        status: u16,
-        retry_after: Option<u64>,
-    },
-    /// Wait, then handle the request normally.
-    Delay(Duration),
-    /// Handle the request (an issue is created), then never answer: the client gives up
-    /// (its own timeout) not knowing the outcome. No duration, so there is no race between
-    /// the answer and the client's timeout.
-    SucceedWithoutAnswer,
-    /// Answer a redirect to this location.
-    Redirect(String),
-}
-
 #[derive(Debug, Clone)]
 pub struct Issue {
     pub id: String,
     pub key: String,
+    /// The fields as received on create (labels kept up to date by edits).
     pub fields: Value,
     pub links: Vec<(String, String)>,
-    pub comments: Vec<Value>,
+    pub comments: Vec<Comment>,
+    /// The status name (see `Config::workflow`).
+    pub status: String,
+    /// Its category: "new", "indeterminate" or "done".
     pub status_category: String,
+    pub resolution: Option<String>,
+    /// Jira timestamps (`2026-12-01T14:44:46.123+0000`).
+    pub resolutiondate: Option<String>,
+    pub created: String,
+    pub updated: String,
     /// Visible to search (see `Config::defer_indexing`).
     pub indexed: bool,
     /// The API version it was created through (2 or 3).
     pub api: u8,
+}
+
+/// A comment as received (ADF on v3, wiki text on v2) and when. It derefs to its body, so
+/// `issue.comments[0].as_str()` reads a v2 comment's text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub body: Value,
+    pub created: String,
+}
+
+impl std::ops::Deref for Comment {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.body
+    }
+}
+
+impl Issue {
+    /// A new issue in `status`, created now.
+    pub(crate) fn new(id: String, key: String, fields: Value, status: &Status, api: u8) -> Issue {
+        let now = jira_now();
+        Issue {
+            id,
+            key,
+            fields,
+            links: vec![],
+            comments: vec![],
+            status: status.name.clone(),
+            status_category: status.category.clone(),
+            resolution: None,
+            resolutiondate: None,
+            created: now.clone(),
+            updated: now,
+            indexed: true,
+            api,
+        }
+    }
 }
 
 /// One request Jira received (Secrets Manager calls are not among them).
@@ -193,6 +233,8 @@ pub(crate) struct State {
     pub(crate) requests: Vec<Recorded>,
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) secret_calls: usize,
+    /// (issue key, transition id) of every transition applied, in order.
+    pub(crate) transitions_applied: Vec<(String, String)>,
     pub(crate) rng: fastrand::Rng,
 }
 
@@ -222,16 +264,19 @@ impl FakeJira {
                 .iter()
                 .any(|p| key.starts_with(&format!("{}-", p.key)))
             {
-                issues.push(Issue {
-                    id: format!("{}", 9000 + i),
-                    key: key.to_string(),
-                    fields: json!({"summary": format!("Existing issue {key}")}),
-                    links: vec![],
-                    comments: vec![],
-                    status_category: "indeterminate".into(),
-                    indexed: true,
-                    api: 2,
-                });
+                // Work under way: the first "indeterminate" status.
+                let wf = &config.workflow;
+                let status = wf
+                    .first_in("indeterminate")
+                    .cloned()
+                    .unwrap_or_else(|| wf.initial());
+                issues.push(Issue::new(
+                    format!("{}", 9000 + i),
+                    key.to_string(),
+                    json!({"summary": format!("Existing issue {key}")}),
+                    &status,
+                    2,
+                ));
             }
         }
         let seed = config.random_faults.as_ref().map_or(0, |r| r.seed);
@@ -243,6 +288,7 @@ impl FakeJira {
             requests: Vec::new(),
             faults: VecDeque::new(),
             secret_calls: 0,
+            transitions_applied: Vec::new(),
         }));
         let shared = state.clone();
         let app = axum::Router::new().fallback(
@@ -314,14 +360,6 @@ impl FakeJira {
         })
     }
 
-    pub fn set_status_category(&self, key: &str, category: &str) {
-        self.with(|s| {
-            if let Some(i) = s.issues.iter_mut().find(|i| i.key == key) {
-                i.status_category = category.to_string();
-            }
-        })
-    }
-
     /// Cloud's index catches up: every issue created so far becomes visible to search.
     pub fn index_now(&self) {
         self.with(|s| s.issues.iter_mut().for_each(|i| i.indexed = true))
@@ -344,7 +382,7 @@ pub(crate) fn jira_error(
         .into_response()
 }
 
-fn authenticated_user(state: &State, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn authenticated_user(state: &State, headers: &HeaderMap) -> Option<String> {
     let auth = headers.get("authorization")?.to_str().ok()?;
     if let Some(b64) = auth.strip_prefix("Basic ") {
         let decoded = base64::engine::general_purpose::STANDARD
@@ -388,7 +426,7 @@ async fn handle(
             .iter()
             .position(|f| f.path.is_empty() || path.contains(&f.path));
         let scripted = pos.and_then(|i| s.faults.remove(i));
-        scripted.or_else(|| random_fault(&mut s, &path))
+        scripted.or_else(|| faults::random_fault(&mut s, &path))
     };
     let mut no_answer = false;
     if let Some(f) = fault {
@@ -416,7 +454,7 @@ async fn handle(
     }
     let resp = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        let resp = route(&mut s, addr, &method, &path, &headers, &body);
+        let resp = router::route(&mut s, addr, &method, &uri, &headers, &body);
         let status = resp.status().as_u16();
         drop(s);
         // Secrets Manager calls are counted apart: `requests` is what Jira received.
@@ -430,37 +468,6 @@ async fn handle(
         std::future::pending::<()>().await;
     }
     resp
-}
-
-fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
-    let r = s.config.random_faults.clone()?;
-    if !path.starts_with("/rest/") {
-        return None;
-    }
-    let kind = if s.rng.f64() < r.transient {
-        match s.rng.u8(0..3) {
-            0 => FaultKind::Status {
-                status: 429,
-                retry_after: Some(1),
-            },
-            1 => FaultKind::Status {
-                status: 503,
-                retry_after: None,
-            },
-            _ => FaultKind::Status {
-                status: 502,
-                retry_after: None,
-            },
-        }
-    } else if path.ends_with("/issue") && s.rng.f64() < r.ambiguous {
-        FaultKind::SucceedWithoutAnswer
-    } else {
-        return None;
-    };
-    Some(Fault {
-        path: String::new(),
-        kind,
-    })
 }
 
 fn record(
@@ -480,185 +487,4 @@ fn record(
             .map(str::to_string),
         status,
     });
-}
-
-fn route(
-    s: &mut State,
-    addr: SocketAddr,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Response {
-    if path == "/" && method == Method::POST && headers.contains_key("x-amz-target") {
-        return secrets_manager(s, headers, body);
-    }
-    if path == "/" && method == Method::GET {
-        return page::render(s);
-    }
-    if let (Some(key), &Method::GET) = (path.strip_prefix("/browse/"), method) {
-        return page::render_issue(s, key);
-    }
-    if path == "/_fake/issues" && method == Method::GET {
-        let issues: Vec<Value> = s
-            .issues
-            .iter()
-            .map(|i| json!({"key": i.key, "api": i.api, "fields": i.fields, "comments": i.comments.len()}))
-            .collect();
-        return axum::Json(issues).into_response();
-    }
-    let flavor = s.config.flavor;
-    let (api, rest) = match path.strip_prefix("/rest/api/") {
-        Some(r) => match r.split_once('/') {
-            Some(("2", rest)) => (2u8, rest),
-            Some(("3", rest)) if flavor == Flavor::Cloud => (3u8, rest),
-            _ => return not_found(flavor),
-        },
-        None => return not_found(flavor),
-    };
-    if rest == "serverInfo" && method == Method::GET {
-        let deployment = match flavor {
-            Flavor::Cloud => "Cloud",
-            Flavor::Server => "Server",
-        };
-        return axum::Json(json!({
-            "baseUrl": format!("http://{addr}"),
-            "version": if flavor == Flavor::Cloud { "1001.0.0-SNAPSHOT" } else { "9.12.2" },
-            "deploymentType": deployment,
-            "serverTitle": "Fake Jira",
-        }))
-        .into_response();
-    }
-    let Some(user) = authenticated_user(s, headers) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"errorMessages": ["You are not authenticated. Authentication required to perform this operation."], "errors": {}})),
-        )
-            .into_response();
-    };
-    let parsed: Result<Value, _> = if body.is_empty() {
-        Ok(Value::Null)
-    } else {
-        serde_json::from_slice(body)
-    };
-    let Ok(json_body) = parsed else {
-        return jira_error(
-            StatusCode::BAD_REQUEST,
-            &["Unexpected character: the request body is not valid JSON."],
-            &BTreeMap::new(),
-        );
-    };
-    match (method.as_str(), rest) {
-        ("GET", "myself") => {
-            axum::Json(json!({"name": user, "emailAddress": user, "active": true})).into_response()
-        }
-        ("POST", "issue") => rules::create_issue(s, api, &user, &json_body, addr),
-        ("GET", "priority") => axum::Json(
-            s.config
-                .priorities
-                .iter()
-                .enumerate()
-                .map(|(i, p)| json!({"id": (i + 1).to_string(), "name": p}))
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        ("GET", "issueLinkType") => axum::Json(json!({"issueLinkTypes": s
-            .config
-            .link_types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| json!({"id": (10_000 + i).to_string(), "name": t, "inward": format!("is {t} by"), "outward": t}))
-            .collect::<Vec<_>>()}))
-        .into_response(),
-        ("GET", r) if r.starts_with("project/") => meta::project(s, &user, &r["project/".len()..]),
-        ("GET", r) if r.starts_with("issue/createmeta/") => meta::createmeta(s, &user, &r["issue/createmeta/".len()..]),
-        ("GET", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {
-            meta::issue(s, &user, &r["issue/".len()..])
-        }
-        ("POST", "search/jql") | ("GET", "search/jql") if api == 3 => {
-            rules::search(s, &json_body, true)
-        }
-        ("POST", "search") | ("GET", "search") => {
-            if flavor == Flavor::Cloud {
-                jira_error(
-                    StatusCode::GONE,
-                    &["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"],
-                    &BTreeMap::new(),
-                )
-            } else {
-                rules::search(s, &json_body, false)
-            }
-        }
-        ("PUT", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {
-            rules::edit_issue(s, &r["issue/".len()..], &json_body)
-        }
-        ("POST", r) if r.starts_with("issue/") && r.ends_with("/comment") => {
-            let key = &r["issue/".len()..r.len() - "/comment".len()];
-            rules::add_comment(s, api, key, &json_body)
-        }
-        _ => not_found(flavor),
-    }
-}
-
-fn not_found(flavor: Flavor) -> Response {
-    match flavor {
-        Flavor::Cloud => jira_error(StatusCode::NOT_FOUND, &["null for uri"], &BTreeMap::new()),
-        Flavor::Server => (
-            StatusCode::NOT_FOUND,
-            "<html><body>Oops, you've found a dead link.</body></html>",
-        )
-            .into_response(),
-    }
-}
-
-fn secrets_manager(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let aws_error = |status: StatusCode, kind: &str, message: &str| {
-        (
-            status,
-            [("content-type", "application/x-amz-json-1.1")],
-            json!({"__type": kind, "message": message}).to_string(),
-        )
-            .into_response()
-    };
-    if target != "secretsmanager.GetSecretValue" {
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            "only GetSecretValue is served here",
-        );
-    }
-    s.secret_calls += 1;
-    let id = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.get("SecretId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
-    match s.config.secrets.get(&id) {
-        Some(value) => (
-            StatusCode::OK,
-            [("content-type", "application/x-amz-json-1.1")],
-            json!({
-                "ARN": format!("arn:aws:secretsmanager:us-east-1:000000000000:secret:{id}"),
-                "Name": id,
-                "SecretString": value,
-                "VersionId": "00000000-0000-0000-0000-000000000001",
-                "VersionStages": ["AWSCURRENT"],
-                "CreatedDate": 1.7e9,
-            })
-            .to_string(),
-        )
-            .into_response(),
-        None => aws_error(
-            StatusCode::BAD_REQUEST,
-            "ResourceNotFoundException",
-            "Secrets Manager can't find the specified secret.",
-        ),
-    }
 }

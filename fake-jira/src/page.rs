@@ -183,16 +183,25 @@ fn issue_html(i: &Issue) -> String {
         .iter()
         .map(|c| {
             format!(
-                "<div class=\"comment\">{}</div>",
-                description_html(c.get("body").unwrap_or(c))
+                "<div class=\"comment\"><small>{}</small>{}</div>",
+                esc(&c.created),
+                description_html(&c.body)
             )
         })
         .collect();
     format!(
-        "<section><h2><a href=\"/browse/{key}\">{key}</a> &middot; {summary}{seeded}</h2><p><b>Status:</b> {status} &middot; <b>Priority:</b> {priority} &middot; <b>Type:</b> {kind} &middot; <b>Parent:</b> {parent} &middot; <b>Links:</b> {links} &middot; <b>Labels:</b> {labels} &middot; <b>Custom fields:</b> {custom}</p><div class=\"desc\">{desc}</div><p><b>Comments:</b> {n}</p>{comments}</section>",
+        "<section><h2><a href=\"/browse/{key}\">{key}</a> &middot; {summary}{seeded}</h2><p><b>Status:</b> {category} ({status}) &middot; <b>Resolution:</b> {resolution} &middot; <b>Created:</b> {created} &middot; <b>Updated:</b> {updated} &middot; <b>Priority:</b> {priority} &middot; <b>Type:</b> {kind} &middot; <b>Parent:</b> {parent} &middot; <b>Links:</b> {links} &middot; <b>Labels:</b> {labels} &middot; <b>Custom fields:</b> {custom}</p><div class=\"desc\">{desc}</div><p><b>Comments:</b> {n}</p>{comments}</section>",
         key = esc(&i.key),
         summary = esc(&text("/summary")),
-        status = esc(&i.status_category),
+        category = esc(&i.status_category),
+        status = esc(&i.status),
+        resolution = match (&i.resolution, &i.resolutiondate) {
+            (Some(r), Some(d)) => format!("{} ({})", esc(r), esc(d)),
+            (Some(r), None) => esc(r),
+            _ => "Unresolved".into(),
+        },
+        created = esc(&i.created),
+        updated = esc(&i.updated),
         priority = esc(&text("/priority/name")),
         kind = esc(&text("/issuetype/name")),
         parent = esc(&text("/parent/key")),

@@ -1,6 +1,6 @@
-//! What Jira accepts and rejects for create, search and comment, with Jira's messages.
+//! What Jira accepts and rejects for create, edit and comment, with Jira's messages.
 
-use crate::{adf, jira_error, FieldKind, Flavor, Issue, State};
+use crate::{adf, jira_error, jira_now, Comment, FieldKind, Flavor, Issue, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -23,6 +23,19 @@ fn name_or_id(v: &Value) -> Option<String> {
 
 fn cannot_set(field: &str) -> String {
     format!("Field '{field}' cannot be set. It is not on the appropriate screen, or unknown.")
+}
+
+/// Checks one label; None when Jira takes it.
+fn label_error(l: &Value) -> Option<String> {
+    let Some(l) = l.as_str() else {
+        return Some("Operation value must be a string".into());
+    };
+    if l.chars().any(char::is_whitespace) {
+        return Some(format!("The label '{l}' contains spaces which is invalid."));
+    }
+    (utf16_len(l) > 255).then(|| {
+        format!("The label '{l}' exceeds the maximum length for a single label of 255 characters")
+    })
 }
 
 /// Checks a description for API version `api`; None when it is fine.
@@ -167,22 +180,8 @@ pub(crate) fn create_issue(
     if let Some(labels) = fields.get("labels") {
         match labels.as_array() {
             Some(items) => {
-                for l in items {
-                    let Some(l) = l.as_str() else {
-                        errors.insert("labels".into(), "Operation value must be a string".into());
-                        break;
-                    };
-                    if l.chars().any(char::is_whitespace) {
-                        errors.insert(
-                            "labels".into(),
-                            format!("The label '{l}' contains spaces which is invalid."),
-                        );
-                        break;
-                    }
-                    if utf16_len(l) > 255 {
-                        errors.insert("labels".into(), format!("The label '{l}' exceeds the maximum length for a single label of 255 characters"));
-                        break;
-                    }
+                if let Some(e) = items.iter().find_map(label_error) {
+                    errors.insert("labels".into(), e);
                 }
             }
             None => {
@@ -272,16 +271,16 @@ pub(crate) fn create_issue(
         .count()
         + 100;
     let key = format!("{}-{number}", project.key);
-    s.issues.push(Issue {
-        id: id.to_string(),
-        key: key.clone(),
-        fields: Value::Object(fields.clone()),
-        links,
-        comments: vec![],
-        status_category: "new".into(),
-        indexed: !s.config.defer_indexing,
+    let mut issue = Issue::new(
+        id.to_string(),
+        key.clone(),
+        Value::Object(fields.clone()),
+        &s.config.workflow.initial(),
         api,
-    });
+    );
+    issue.links = links;
+    issue.indexed = !s.config.defer_indexing;
+    s.issues.push(issue);
     (
         StatusCode::CREATED,
         axum::Json(json!({"id": id.to_string(), "key": key, "self": format!("http://{addr}/rest/api/{api}/issue/{id}")})),
@@ -289,136 +288,10 @@ pub(crate) fn create_issue(
         .into_response()
 }
 
-/// One clause of the JQL this fake understands.
-enum Clause {
-    Project(String),
-    Label(String),
-    NotDone,
-}
-
-fn parse_string(s: &str) -> Option<(String, &str)> {
-    let s = s.trim_start();
-    let rest = s.strip_prefix('"')?;
-    let mut out = String::new();
-    let mut chars = rest.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => out.push(chars.next()?.1),
-            '"' => return Some((out, &rest[i + 1..])),
-            c => out.push(c),
-        }
-    }
-    None
-}
-
-/// Parses `a = "x" AND labels = "y" [AND statusCategory != Done] [ORDER BY ...]`.
-fn parse_jql(jql: &str) -> Result<Vec<Clause>, String> {
-    let body = match jql.find(" ORDER BY ") {
-        Some(i) => &jql[..i],
-        None => jql,
-    };
-    let mut clauses = Vec::new();
-    let mut rest = body.trim();
-    loop {
-        if let Some(r) = rest.strip_prefix("statusCategory != Done") {
-            clauses.push(Clause::NotDone);
-            rest = r;
-        } else {
-            let (field, r) = rest.split_once(" = ").ok_or_else(|| {
-                format!("Error in the JQL Query: Expecting operator but got '{rest}'.")
-            })?;
-            let (value, r) = parse_string(r)
-                .ok_or_else(|| "Error in the JQL Query: Expecting a quoted string.".to_string())?;
-            match field.trim() {
-                "project" => clauses.push(Clause::Project(value)),
-                "labels" => clauses.push(Clause::Label(value)),
-                other => {
-                    return Err(format!(
-                        "Field '{other}' does not exist or you do not have permission to view it."
-                    ))
-                }
-            }
-            rest = r;
-        }
-        rest = rest.trim_start();
-        if rest.is_empty() {
-            return Ok(clauses);
-        }
-        rest = rest
-            .strip_prefix("AND ")
-            .ok_or_else(|| format!("Error in the JQL Query: Expecting 'AND' but got '{rest}'."))?;
-    }
-}
-
-pub(crate) fn search(s: &mut State, body: &Value, cloud_jql: bool) -> Response {
-    if cloud_jql {
-        // The request bean allows only these properties (OpenAPI: additionalProperties false).
-        let allowed = [
-            "expand",
-            "fields",
-            "fieldsByKeys",
-            "jql",
-            "maxResults",
-            "nextPageToken",
-            "properties",
-            "reconcileIssues",
-        ];
-        if let Some(obj) = body.as_object() {
-            if let Some(bad) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-                return jira_error(
-                    StatusCode::BAD_REQUEST,
-                    &[&format!("Unrecognized field \"{bad}\"")],
-                    &BTreeMap::new(),
-                );
-            }
-        }
-    }
-    let jql = body.get("jql").and_then(Value::as_str).unwrap_or("");
-    let clauses = match parse_jql(jql) {
-        Ok(c) => c,
-        Err(e) => return jira_error(StatusCode::BAD_REQUEST, &[&e], &BTreeMap::new()),
-    };
-    let max = body.get("maxResults").and_then(Value::as_u64).unwrap_or(50) as usize;
-    let found: Vec<Value> = s
-        .issues
-        .iter()
-        .filter(|i| i.indexed)
-        .filter(|i| {
-            clauses.iter().all(|c| match c {
-                Clause::Project(p) => i.key.starts_with(&format!("{p}-")),
-                Clause::Label(l) => i
-                    .fields
-                    .get("labels")
-                    .and_then(Value::as_array)
-                    .is_some_and(|ls| ls.iter().any(|x| x.as_str() == Some(l))),
-                Clause::NotDone => i.status_category != "done",
-            })
-        })
-        .take(max)
-        .map(|i| {
-            json!({"id": i.id, "key": i.key, "fields": {"status": {"statusCategory": {"key": i.status_category}}}})
-        })
-        .collect();
-    if cloud_jql {
-        axum::Json(json!({"issues": found, "isLast": true})).into_response()
-    } else {
-        let total = found.len();
-        axum::Json(json!({"startAt": 0, "maxResults": max, "total": total, "issues": found}))
-            .into_response()
-    }
-}
-
-pub(crate) fn add_comment(s: &mut State, api: u8, key: &str, body: &Value) -> Response {
-    let Some(issue) = s.issues.iter_mut().find(|i| i.key == key) else {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            &["Issue does not exist or you do not have permission to see it."],
-            &BTreeMap::new(),
-        );
-    };
-    let comment = body.get("body").cloned().unwrap_or(Value::Null);
-    let bad = match (api, &comment) {
-        (3, Value::Object(_)) => adf::validate(&comment)
+/// Checks a comment body for API version `api`; None when it is fine.
+pub(crate) fn comment_error(api: u8, body: &Value) -> Option<String> {
+    match (api, body) {
+        (3, Value::Object(_)) => adf::validate(body)
             .err()
             .map(|_| "INVALID_INPUT".to_string()),
         (3, _) => Some(
@@ -427,13 +300,38 @@ pub(crate) fn add_comment(s: &mut State, api: u8, key: &str, body: &Value) -> Re
         ),
         (_, Value::String(t)) if !t.trim().is_empty() => None,
         _ => Some("Comment body can not be empty!".to_string()),
+    }
+}
+
+/// The issue with this key or id.
+pub(crate) fn find_issue<'a>(s: &'a mut State, key: &str) -> Option<&'a mut Issue> {
+    s.issues.iter_mut().find(|i| i.key == key || i.id == key)
+}
+
+pub(crate) fn no_such_issue() -> Response {
+    jira_error(
+        StatusCode::NOT_FOUND,
+        &["Issue does not exist or you do not have permission to see it."],
+        &BTreeMap::new(),
+    )
+}
+
+pub(crate) fn add_comment(s: &mut State, api: u8, key: &str, body: &Value) -> Response {
+    let Some(issue) = find_issue(s, key) else {
+        return no_such_issue();
     };
-    if let Some(e) = bad {
+    let comment = body.get("body").cloned().unwrap_or(Value::Null);
+    if let Some(e) = comment_error(api, &comment) {
         let mut errors = BTreeMap::new();
         errors.insert("comment".to_string(), e);
         return jira_error(StatusCode::BAD_REQUEST, &[], &errors);
     }
-    issue.comments.push(comment);
+    let now = jira_now();
+    issue.comments.push(Comment {
+        body: comment,
+        created: now.clone(),
+    });
+    issue.updated = now;
     let id = 20_000 + issue.comments.len();
     (
         StatusCode::CREATED,
@@ -442,14 +340,11 @@ pub(crate) fn add_comment(s: &mut State, api: u8, key: &str, body: &Value) -> Re
         .into_response()
 }
 
-/// `PUT /issue/{key}`: only `update.labels` with `add` operations are supported.
+/// `PUT /issue/{key}`: only `update.labels`, with `add`, `remove` and `set` operations
+/// applied in order (removing a label the issue lacks is no error, as in Jira).
 pub(crate) fn edit_issue(s: &mut State, key: &str, body: &Value) -> Response {
-    let Some(issue) = s.issues.iter_mut().find(|i| i.key == key) else {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            &["Issue does not exist or you do not have permission to see it."],
-            &BTreeMap::new(),
-        );
+    let Some(issue) = find_issue(s, key) else {
+        return no_such_issue();
     };
     let Some(ops) = body.pointer("/update/labels").and_then(Value::as_array) else {
         return jira_error(
@@ -458,32 +353,65 @@ pub(crate) fn edit_issue(s: &mut State, key: &str, body: &Value) -> Response {
             &BTreeMap::new(),
         );
     };
-    let mut added = Vec::new();
-    for op in ops {
-        match op.get("add").and_then(Value::as_str) {
-            Some(l) if !l.chars().any(char::is_whitespace) && utf16_len(l) <= 255 => {
-                added.push(l.to_string())
-            }
-            _ => {
-                let mut errors = BTreeMap::new();
-                errors.insert(
-                    "labels".to_string(),
-                    format!("The label '{op}' contains spaces which is invalid."),
-                );
-                return jira_error(StatusCode::BAD_REQUEST, &[], &errors);
-            }
-        }
-    }
-    let labels = issue
+    let mut labels: Vec<Value> = issue
         .fields
-        .as_object_mut()
-        .map(|f| f.entry("labels").or_insert_with(|| json!([])));
-    if let Some(Value::Array(list)) = labels {
-        for l in added {
-            if !list.iter().any(|x| x.as_str() == Some(l.as_str())) {
-                list.push(Value::String(l));
+        .get("labels")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let refuse = |e: String| {
+        let mut errors = BTreeMap::new();
+        errors.insert("labels".to_string(), e);
+        jira_error(StatusCode::BAD_REQUEST, &[], &errors)
+    };
+    for op in ops {
+        let (name, value) = match op.as_object().map(|o| o.iter().collect::<Vec<_>>()) {
+            Some(pairs) if pairs.len() == 1 => (pairs[0].0.as_str(), pairs[0].1),
+            _ => {
+                return jira_error(
+                    StatusCode::BAD_REQUEST,
+                    &["Each update.labels operation holds one of add, remove, set"],
+                    &BTreeMap::new(),
+                )
+            }
+        };
+        let values: Vec<&Value> = match (name, value) {
+            ("set", Value::Array(items)) => items.iter().collect(),
+            ("set", _) => return refuse("data was not an array".into()),
+            (_, v) => vec![v],
+        };
+        if let Some(e) = values.iter().find_map(|v| label_error(v)) {
+            return refuse(e);
+        }
+        match name {
+            "add" => {
+                if !labels.contains(value) {
+                    labels.push(value.clone());
+                }
+            }
+            "remove" => labels.retain(|l| l != value),
+            "set" => {
+                labels.clear();
+                for v in values {
+                    if !labels.contains(v) {
+                        labels.push(v.clone());
+                    }
+                }
+            }
+            other => {
+                return jira_error(
+                    StatusCode::BAD_REQUEST,
+                    &[&format!(
+                        "The fake supports add, remove and set on labels, not '{other}'"
+                    )],
+                    &BTreeMap::new(),
+                )
             }
         }
     }
+    if let Some(f) = issue.fields.as_object_mut() {
+        f.insert("labels".into(), Value::Array(labels));
+    }
+    issue.updated = jira_now();
     StatusCode::NO_CONTENT.into_response()
 }
