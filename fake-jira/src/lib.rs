@@ -347,6 +347,11 @@ impl FakeJira {
         })
     }
 
+    /// Drops the scripted faults not taken yet.
+    pub fn clear_faults(&self) {
+        self.with(|s| s.faults.clear())
+    }
+
     /// Rotates a user's token (the old one stops working at once).
     pub fn set_token(&self, user: &str, token: &str) {
         self.with(|s| {

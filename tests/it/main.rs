@@ -18,6 +18,8 @@ mod destination_check;
 mod fake_jira;
 /// The idempotency ledger: containers sharing a DynamoDB table (moto); its failure modes.
 mod ledger;
+/// Resolve, reopen and storm control on Cloud and Server/DC.
+mod lifecycle;
 /// Secrets Manager through the real SDK against a moto server (a process).
 mod moto;
 /// `JIRA_CA_BUNDLE`: an HTTPS stand-in behind a private CA.
