@@ -5,7 +5,7 @@ use crate::alert::{Alert, Destination, PriorityRule, Severity};
 use crate::deliver::{Reply, Step};
 use crate::failure::Failure;
 use crate::issue::{build_issue, Block, Description};
-use crate::jira::JiraApi;
+use crate::jira::{JiraApi, DONE, IN_PROGRESS, NEW};
 use crate::secrets::SecretSource;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -220,6 +220,106 @@ pub(super) async fn links<J: JiraApi, S: SecretSource>(
             "fix destination.links / parent_key to existing link types and issues; until then they are left out of issues",
         ))
     })
+}
+
+/// With a lifecycle: the issue type's workflow has the statuses it moves between, and the
+/// bot user holds the permissions it needs. Transitions themselves belong to an issue's
+/// status, so a named `resolve_transition` is checked at the first clear.
+pub(super) async fn lifecycle<J: JiraApi, S: SecretSource>(
+    ctx: &Ctx<'_, J, S>,
+    type_id: &str,
+) -> Option<Result<String, Failure>> {
+    let life = &ctx.dest.lifecycle;
+    if !life.resolve_when_clear && life.reopen_within_hours == 0 {
+        return None;
+    }
+    let key = &ctx.dest.project_key;
+    Some(lifecycle_check(ctx, key, type_id).await)
+}
+
+async fn lifecycle_check<J: JiraApi, S: SecretSource>(
+    ctx: &Ctx<'_, J, S>,
+    key: &str,
+    type_id: &str,
+) -> Result<String, Failure> {
+    let life = &ctx.dest.lifecycle;
+    let types = ctx
+        .get(format!("{}/project/{key}/statuses", ctx.api()))
+        .await?;
+    let statuses = types
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t.get("id").and_then(Value::as_str) == Some(type_id))
+        .and_then(|t| t.get("statuses"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let in_category = |cats: &[&str]| -> Vec<String> {
+        statuses
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| {
+                s.pointer("/statusCategory/key")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| cats.contains(&c))
+            })
+            .filter_map(|s| s.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let done = in_category(&[DONE]);
+    let open = in_category(&[NEW, IN_PROGRESS]);
+    let issue_type = &ctx.dest.issue_type;
+    if life.resolve_when_clear && done.is_empty() {
+        return Err(Failure::bad_input(
+            format!("the {issue_type} workflow of {key} has no status in the Done category"),
+            "add a Done status (and a transition into it) to the workflow, or set resolve_when_clear to false",
+        ));
+    }
+    if life.reopen_within_hours > 0 && open.is_empty() {
+        return Err(Failure::bad_input(
+            format!("the {issue_type} workflow of {key} has no To Do or In Progress status to reopen into"),
+            "add one to the workflow, or set reopen_within_hours to 0",
+        ));
+    }
+    let wanted = [
+        "TRANSITION_ISSUES",
+        "RESOLVE_ISSUES",
+        "ADD_COMMENTS",
+        "EDIT_ISSUES",
+    ];
+    let path = format!(
+        "{}/mypermissions?projectKey={key}&permissions={}",
+        ctx.api(),
+        wanted.join(",")
+    );
+    let granted = ctx.get(path).await?;
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|p| {
+            granted
+                .pointer(&format!("/permissions/{p}/havePermission"))
+                .and_then(Value::as_bool)
+                != Some(true)
+        })
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::new(
+            crate::failure::FailureClass::Permission,
+            format!("the bot user lacks {} in {key}", missing.join(", ")),
+            "grant them to the bot user in the project's permission scheme (Transition Issues, Resolve Issues, Add Comments, Edit Issues): a clear comments, labels and transitions the issue",
+        ));
+    }
+    let named = match &life.resolve_transition {
+        Some(t) => format!("; resolve_transition {t:?} is checked on the first clear"),
+        None => String::new(),
+    };
+    Ok(format!(
+        "Done statuses: {}; reopen into: {}; Transition Issues, Resolve Issues, Add Comments and Edit Issues granted{named}",
+        done.join(", "),
+        if open.is_empty() { "none".into() } else { open.join(", ") }
+    ))
 }
 
 /// Creates a clearly marked test issue, through the same step the delivery uses.

@@ -12,7 +12,9 @@ use crate::issue::ApiFlavor;
 use crate::jira::{JiraApi, JiraError};
 use crate::metrics::Meter;
 use crate::secrets::{AuthScheme, SecretSource};
-use jira::{credentials, custom_fields, issue_type, links, priorities, project, test_issue};
+use jira::{
+    credentials, custom_fields, issue_type, lifecycle, links, priorities, project, test_issue,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
@@ -134,6 +136,9 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
                     report.pass("issue_type", detail);
                     if let Some(r) = custom_fields(&ctx, &type_id).await {
                         report.record("custom_fields", r);
+                    }
+                    if let Some(r) = lifecycle(&ctx, &type_id).await {
+                        report.record("lifecycle", r);
                     }
                 }
                 Err(f) => report.failure("issue_type", f),

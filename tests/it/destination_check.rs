@@ -221,3 +221,50 @@ async fn a_host_outside_the_allow_list_fails_before_any_request() {
     assert!(failures[0].2.contains("ALLOWED_JIRA_HOSTS"));
     assert!(jira.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_lifecycle_destination_is_checked_for_done_statuses_and_permissions() {
+    for flavor in [Flavor::Cloud, Flavor::Server] {
+        let jira = fake(flavor).await;
+        let mut req = request(&jira.base_url);
+        req["destination"]["resolve_when_clear"] = json!(true);
+        req["destination"]["reopen_within_hours"] = json!(24);
+        let report = invoke(&app(&jira), req.clone()).await.unwrap();
+        assert_eq!(report["ok"], true, "{report:#}");
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "lifecycle")
+            .cloned()
+            .unwrap_or_else(|| panic!("no lifecycle check: {report:#}"));
+        let detail = check["detail"].as_str().unwrap();
+        let done = match flavor {
+            Flavor::Cloud => "Done statuses: Done;",
+            Flavor::Server => "Done statuses: Resolved, Closed;",
+        };
+        assert!(detail.contains(done), "{detail}");
+    }
+    expect_failure(
+        Flavor::Server,
+        |jira, req| {
+            jira.configure(|c| c.no_transition_users.push(USER.into()));
+            req["destination"]["resolve_when_clear"] = json!(true);
+        },
+        "lifecycle",
+        "lacks TRANSITION_ISSUES, RESOLVE_ISSUES",
+        "permission scheme",
+    )
+    .await;
+    expect_failure(
+        Flavor::Cloud,
+        |jira, req| {
+            jira.configure(|c| c.workflow.statuses.retain(|s| s.category != "done"));
+            req["destination"]["resolve_when_clear"] = json!(true);
+        },
+        "lifecycle",
+        "has no status in the Done category",
+        "resolve_when_clear to false",
+    )
+    .await;
+}
