@@ -79,11 +79,14 @@ def main():
             print(f"    {message_id}: {reasons.get(message_id, 'see the function log')}")
     else:
         key = answer.get("issue_key")
-        summary = ""
+        summary = state = ""
         if key:
             base = cloud if answer["issue_url"].startswith(cloud) else server
-            summary = issues(base)[key]["fields"]["summary"]
-        print(f"  {answer.get('status')}: {key or ''} {summary}  {answer.get('issue_url', answer.get('reason', ''))}")
+            issue = issues(base)[key]
+            summary = issue["fields"]["summary"]
+            resolution = f", resolution {issue['resolution']}" if issue.get("resolution") else ""
+            state = f"  [status {issue.get('status')}{resolution}, {issue.get('comments', 0)} comments]"
+        print(f"  {answer.get('status')}: {key or ''} {summary}  {answer.get('issue_url', answer.get('reason', ''))}{state}")
     if want is None:
         print("  (no expectation recorded for this event)", file=sys.stderr)
         return 1
