@@ -14,6 +14,9 @@ pub struct Config {
     pub takeover: Duration,
     /// Extra CA certificates (PEM) trusted for Jira, checked at start.
     pub ca_bundle: Option<String>,
+    /// The Atlassian API gateway and token endpoint (scoped tokens, OAuth), checked at start.
+    pub atlassian_api_url: String,
+    pub atlassian_auth_url: String,
 }
 
 impl Config {
@@ -35,15 +38,35 @@ impl Config {
                 },
             }
         };
-        Ok(Config {
+        Config {
             allowed_hosts,
             secret_ttl: Duration::from_secs(number("SECRET_CACHE_TTL_SECONDS", 300, 0, 86_400)?),
             max_concurrency: number("MAX_CONCURRENCY", 10, 1, 1_000)? as usize,
             idempotency_table: table_name(var("IDEMPOTENCY_TABLE"))?,
             takeover: Duration::from_secs(number("IDEMPOTENCY_TAKEOVER_SECONDS", 60, 0, 86_400)?),
             ca_bundle: ca_bundle(var("JIRA_CA_BUNDLE"))?,
-        })
+            atlassian_api_url: url_or(var("ATLASSIAN_API_URL"), crate::gateway::API_URL),
+            atlassian_auth_url: url_or(var("ATLASSIAN_AUTH_URL"), crate::gateway::AUTH_URL),
+        }
+        .checked()
     }
+
+    /// Checks the gateway URLs now, so a bad one stops the function at start.
+    fn checked(self) -> Result<Config, String> {
+        self.gateway()?;
+        Ok(self)
+    }
+
+    /// The Atlassian gateway of this configuration.
+    pub fn gateway(&self) -> Result<crate::gateway::Gateway, String> {
+        crate::gateway::Gateway::new(&self.atlassian_api_url, &self.atlassian_auth_url)
+    }
+}
+
+fn url_or(raw: Option<String>, default: &str) -> String {
+    raw.map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// `JIRA_CA_BUNDLE`: PEM text, parsed now so that a bad bundle stops the function at start.

@@ -10,6 +10,7 @@ pub mod check;
 pub mod config;
 pub mod deliver;
 pub mod failure;
+pub mod gateway;
 pub mod handler;
 pub mod hosts;
 pub mod issue;

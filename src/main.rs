@@ -36,6 +36,7 @@ async fn main() -> Result<(), Error> {
         .load()
         .await;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+    let gateway = config.gateway()?;
     let ledger = match config.idempotency_table {
         Some(table) => Ledger::Dynamo(DynamoLedger::new(
             aws_sdk_dynamodb::Client::new(&aws),
@@ -51,7 +52,8 @@ async fn main() -> Result<(), Error> {
             SecretCache::new(secrets, config.secret_ttl),
             config.allowed_hosts,
             ledger,
-        ),
+        )
+        .with_gateway(gateway),
         config.max_concurrency,
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -11,7 +11,7 @@ use crate::failure::Failure;
 use crate::issue::ApiFlavor;
 use crate::jira::{JiraApi, JiraError};
 use crate::metrics::Meter;
-use crate::secrets::{AuthScheme, SecretSource};
+use crate::secrets::SecretSource;
 use jira::{
     credentials, custom_fields, issue_type, lifecycle, links, priorities, project, test_issue,
 };
@@ -217,10 +217,7 @@ async fn connect<'a, J: JiraApi, S: SecretSource>(
             return None;
         }
     };
-    let auth = match creds.auth {
-        AuthScheme::Basic => "basic",
-        AuthScheme::Bearer => "bearer",
-    };
+    let auth = creds.auth.as_str();
     let email = if creds.email.is_some() {
         "set"
     } else {

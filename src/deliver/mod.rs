@@ -10,6 +10,7 @@ pub use plan::{Next, Plan, Purpose, Reply, Step, StepError};
 
 use crate::alert::{Alert, ApiVersion, Destination};
 use crate::failure::Failure;
+use crate::gateway::Gateway;
 use crate::hosts::{self, AllowedHosts, JiraSite};
 use crate::issue::ApiFlavor;
 use crate::jira::{Call, Deployment, JiraApi, JiraError};
@@ -25,6 +26,11 @@ use tokio::time::Instant as TokioInstant;
 /// A destination ready for requests: its credentials, allowed for its site, and its API.
 pub struct Connection<'a> {
     pub site: &'a JiraSite,
+    /// Where requests go: the site's base URL, or the gateway's for the site.
+    pub base: String,
+    /// The secret's scheme (`scoped` and `oauth` go through the gateway).
+    pub scheme: AuthScheme,
+    /// What the Authorization header carries (for `oauth`, the access token).
     pub creds: Arc<Credentials>,
     /// When the credentials were read (a 401 re-reads only a copy at least this old).
     pub fetched_at: Instant,
@@ -44,6 +50,8 @@ impl<'a> Connection<'a> {
     ) -> Connection<'a> {
         Connection {
             site: &dest.site,
+            base: dest.site.base.clone(),
+            scheme: creds.auth,
             creds,
             fetched_at,
             user,
@@ -56,7 +64,7 @@ impl<'a> Connection<'a> {
     pub fn call(&self, cutoff: TokioInstant) -> Call<'_> {
         let left = cutoff.saturating_duration_since(TokioInstant::now());
         Call {
-            site: self.site,
+            base: &self.base,
             creds: &self.creds,
             user: self.user.as_deref(),
             timeout: self.timeout.min(left).max(Duration::from_millis(50)),
@@ -66,6 +74,19 @@ impl<'a> Connection<'a> {
     pub fn issue_url(&self, key: &str) -> String {
         self.site.browse_url(key)
     }
+
+    /// Requests go through the Atlassian gateway (a scoped token or OAuth).
+    pub fn via_gateway(&self) -> bool {
+        self.scheme.uses_gateway()
+    }
+}
+
+/// What the gateway said while connecting (for the preflight's report).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayInfo {
+    pub cloud_id: String,
+    /// OAuth: the scopes granted with the access token.
+    pub scopes: Vec<String>,
 }
 
 /// One delivery's state in the executor.
@@ -84,6 +105,28 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Through the gateway, a 403 (or a 401 after the refresh) means a missing scope or a
+    /// refused credential: said so, with the scope the step needed.
+    fn gateway_refusal(
+        &self,
+        step: &Step,
+        result: Result<Reply, StepError>,
+    ) -> Result<Reply, StepError> {
+        let Some(conn) = self.conn.as_ref().filter(|c| c.via_gateway()) else {
+            return result;
+        };
+        match result {
+            Err(StepError::Jira(
+                e @ (JiraError::Unauthorized { .. } | JiraError::Forbidden { .. }),
+            )) => {
+                let scope = crate::gateway::scope_needed(step.policy() == Policy::Write, "");
+                let f = crate::gateway::refused(e, conn.scheme.as_str(), scope).at(step.name());
+                Err(StepError::Failed(f))
+            }
+            other => other,
+        }
+    }
+
     /// Issue URLs always use the destination's site.
     fn delivered(&self, status: Status, issue_key: String, plan: &Plan) -> Outcome {
         Outcome::Delivered(Delivered {
@@ -104,6 +147,8 @@ pub struct Deliverer<J, S> {
     ledger: Ledger,
     /// API flavor per Jira base URL, detected once per container.
     flavors: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ApiFlavor>>>>,
+    /// The Atlassian API gateway (scoped tokens, OAuth).
+    gateway: Gateway,
     /// One lane per detection (site, project, detection id) for lifecycle runs, holding
     /// the ids of its issues this container saw or made lately.
     lanes: Mutex<HashMap<String, Lane>>,
@@ -117,8 +162,15 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             allowed,
             ledger,
             flavors: Mutex::new(HashMap::new()),
+            gateway: Gateway::atlassian(),
             lanes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Uses `gateway` (`ATLASSIAN_API_URL`, `ATLASSIAN_AUTH_URL`) instead of Atlassian's.
+    pub fn with_gateway(mut self, gateway: Gateway) -> Self {
+        self.gateway = gateway;
+        self
     }
 
     /// The lane of the alert's detection, shared by its runs in this container.
@@ -187,25 +239,91 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// Credentials, the host check, the user and the API flavor, in that order: nothing
-    /// is sent anywhere before the host is known to be allowed for this secret.
+    /// is sent anywhere before the host is known to be allowed for this secret. `stale`: a
+    /// connection Jira answered 401 (its secret is read again if no newer copy is cached,
+    /// and an OAuth access token it used is replaced).
     pub async fn connect<'d>(
         &self,
         dest: &'d Destination,
-        refresh_older_than: Option<Instant>,
+        stale: Option<&Connection<'_>>,
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Connection<'d>, Failure> {
         let (creds, fetched_at) = self
-            .credentials(&dest.api_token_secret, refresh_older_than, cutoff, meter)
+            .credentials(
+                &dest.api_token_secret,
+                stale.map(|c| c.fetched_at),
+                cutoff,
+                meter,
+            )
             .await?;
         self.authorize(&dest.site, &creds)?;
         let user = user_for(dest, &creds)?;
         let mut conn = Connection::new(dest, creds, fetched_at, user);
+        if conn.via_gateway() {
+            self.through_gateway(&mut conn, dest, stale, cutoff, meter)
+                .await?;
+            return Ok(conn);
+        }
         conn.flavor = self
             .flavor(dest.api_version, &conn, cutoff, meter)
             .await
             .map_err(|e| Failure::from(e).at("detecting Cloud or Server/DC (serverInfo)"))?;
         Ok(conn)
+    }
+
+    /// Points a `scoped` or `oauth` connection at the gateway: the site's cloud id (checked
+    /// before any credential is sent), then for `oauth` an access token. The gateway is
+    /// Jira Cloud: REST v3 unless the destination asks for 2.
+    pub async fn through_gateway(
+        &self,
+        conn: &mut Connection<'_>,
+        dest: &Destination,
+        stale: Option<&Connection<'_>>,
+        cutoff: TokioInstant,
+        meter: &Meter,
+    ) -> Result<GatewayInfo, Failure> {
+        let secret = conn.creds.clone();
+        let cloud_id = self
+            .gateway
+            .cloud_id(
+                &self.jira,
+                &dest.site,
+                secret.cloud_id.as_deref(),
+                dest.timeout,
+                cutoff,
+                meter,
+            )
+            .await?;
+        let mut info = GatewayInfo {
+            cloud_id: cloud_id.clone(),
+            scopes: Vec::new(),
+        };
+        if secret.auth == AuthScheme::OAuth {
+            let refused = stale
+                .filter(|c| c.scheme == AuthScheme::OAuth)
+                .map(|c| &c.creds.token);
+            let access = self
+                .gateway
+                .access(
+                    &self.jira,
+                    &dest.api_token_secret,
+                    &secret,
+                    refused,
+                    dest.timeout,
+                    cutoff,
+                    meter,
+                )
+                .await?;
+            info.scopes = access.scopes;
+            conn.creds = Arc::new(Credentials::plain(AuthScheme::Bearer, access.token));
+        }
+        conn.base = self.gateway.api_base(&cloud_id);
+        conn.flavor = match dest.api_version {
+            ApiVersion::V2 => ApiFlavor::V2,
+            _ => ApiFlavor::V3,
+        };
+        Ok(info)
     }
 
     pub async fn credentials(
@@ -223,8 +341,19 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// The token may go to `site` only if the secret is bound to it or the allow-list
-    /// names it.
+    /// names it; a basic or bearer credential never goes to the Atlassian gateway (scoped
+    /// and OAuth credentials go only there, and the site must be allowed all the same).
     pub fn authorize(&self, site: &JiraSite, creds: &Credentials) -> Result<(), Failure> {
+        if !creds.auth.uses_gateway() && self.gateway.is_gateway(site) {
+            return Err(Failure::bad_input(
+                format!(
+                    "destination.instance_url: {} is the Atlassian API gateway, where {} credentials are never sent",
+                    site.base,
+                    creds.auth.as_str()
+                ),
+                "set destination.instance_url to the Jira site (https://<name>.atlassian.net); for a scoped API token or a service account set \"auth\" to \"scoped\" or \"oauth\" in the secret",
+            ));
+        }
         hosts::authorize(site, creds.instance_url.as_deref(), &self.allowed).map_err(Failure::from)
     }
 
@@ -336,21 +465,20 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             }
             _ => {
                 let first = self.jira_step(step, run, work, meter).await;
-                let Err(StepError::Jira(JiraError::Unauthorized { .. })) = first else {
-                    return first;
-                };
-                if run.refreshed {
-                    return first;
+                let unauthorized =
+                    matches!(first, Err(StepError::Jira(JiraError::Unauthorized { .. })));
+                if !unauthorized || run.refreshed {
+                    return run.gateway_refusal(step, first);
                 }
                 run.refreshed = true;
                 tracing::info!(secret = %run.dest.api_token_secret, "Jira answered 401; reading the secret again in case it was rotated");
-                let fetched_at = run.conn.as_ref().map(|c| c.fetched_at);
                 let conn = self
-                    .connect(run.dest, fetched_at, work, meter)
+                    .connect(run.dest, run.conn.as_ref(), work, meter)
                     .await
                     .map_err(StepError::Failed)?;
                 run.conn = Some(conn);
-                return self.jira_step(step, run, work, meter).await;
+                let again = self.jira_step(step, run, work, meter).await;
+                return run.gateway_refusal(step, again);
             }
         };
         result.map_err(StepError::Ledger)
@@ -512,7 +640,7 @@ pub fn user_for(dest: &Destination, creds: &Credentials) -> Result<Option<String
         }
         (Some(secret), _) => Ok(Some(secret.clone())),
         (None, Some(event)) => Ok(Some(event.clone())),
-        (None, None) if creds.auth == AuthScheme::Basic => Err(Failure::bad_input(
+        (None, None) if creds.auth.is_basic() => Err(Failure::bad_input(
             "destination.email: is required for basic authentication and the secret has no email either",
             "set destination.email to the Jira user's email (Cloud) or user name (Server/DC), or add \"email\" to the secret",
         )),

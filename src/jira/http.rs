@@ -6,11 +6,12 @@
 use super::ca_bundle::ca_certificates;
 use super::redact::Redactor;
 use super::{
-    parse_found, parse_transitions, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError,
-    Transition, SEARCH_FIELDS,
+    parse_found, parse_transitions, AccessGrant, Call, CreatedIssue, Deployment, FoundIssue,
+    JiraApi, JiraError, Transition, SEARCH_FIELDS,
 };
+use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;
-use crate::secrets::AuthScheme;
+use crate::secrets::{AuthScheme, Credentials, Token};
 use base64::Engine;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
@@ -64,7 +65,7 @@ impl JiraHttp {
         body: Option<String>,
         with_auth: bool,
     ) -> Result<Value, JiraError> {
-        let url = format!("{}{}", call.site.base, path);
+        let url = format!("{}{}", call.base, path);
         let mut req = self
             .client
             .request(method, &url)
@@ -118,7 +119,14 @@ fn auth_header(call: Call<'_>) -> Result<HeaderValue, JiraError> {
     let token = call.creds.token.expose();
     let raw = match call.creds.auth {
         AuthScheme::Bearer => format!("Bearer {token}"),
-        AuthScheme::Basic => {
+        // Client credentials only ever go to the token endpoint; Jira gets the access
+        // token, as a Bearer credential of its own.
+        AuthScheme::OAuth => {
+            return Err(JiraError::BadResponse {
+                detail: "internal: OAuth client credentials are never sent to Jira".into(),
+            })
+        }
+        AuthScheme::Basic | AuthScheme::Scoped => {
             let user = call.user.unwrap_or_default();
             let encoded =
                 base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
@@ -256,8 +264,16 @@ fn parse_error_body(body: &[u8], secret: &Redactor) -> (Vec<String>, BTreeMap<St
                 }
             }
             if messages.is_empty() && fields.is_empty() {
-                if let Some(m) = obj.get("message").and_then(Value::as_str) {
-                    messages.push(cut(&secret.redact(m), DETAIL_LIMIT));
+                // The gateway's `{"code", "message"}`; the token endpoint's OAuth error.
+                let text = |k: &str| obj.get(k).and_then(Value::as_str);
+                let m = match (text("message"), text("error"), text("error_description")) {
+                    (Some(m), _, _) => Some(m.to_string()),
+                    (None, Some(e), Some(d)) => Some(format!("{e}: {d}")),
+                    (None, Some(e), None) => Some(e.to_string()),
+                    _ => None,
+                };
+                if let Some(m) = m {
+                    messages.push(cut(&secret.redact(&m), DETAIL_LIMIT));
                 }
             }
         }
@@ -371,6 +387,74 @@ impl JiraApi for JiraHttp {
 
     async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
         self.send(call, Method::GET, path, None, true).await
+    }
+
+    async fn tenant_info(&self, site: &JiraSite, timeout: Duration) -> Result<String, JiraError> {
+        let nobody = Credentials::plain(AuthScheme::Bearer, Token::new(""));
+        let call = Call {
+            base: &site.base,
+            creds: &nobody,
+            user: None,
+            timeout,
+        };
+        let v = self
+            .send(call, Method::GET, "/_edge/tenant_info", None, false)
+            .await?;
+        match v.get("cloudId").and_then(Value::as_str) {
+            Some(id) if !id.trim().is_empty() => Ok(id.trim().to_ascii_lowercase()),
+            _ => Err(JiraError::BadResponse {
+                detail: "_edge/tenant_info has no cloudId: is instance_url a Jira Cloud site?"
+                    .into(),
+            }),
+        }
+    }
+
+    async fn oauth_token(
+        &self,
+        auth: &JiraSite,
+        client_id: &str,
+        client_secret: &Token,
+        timeout: Duration,
+    ) -> Result<AccessGrant, JiraError> {
+        // The secret rides in the body; any text quoted from an error is redacted of it.
+        let secret = Credentials::plain(AuthScheme::Bearer, client_secret.clone());
+        let call = Call {
+            base: &auth.base,
+            creds: &secret,
+            user: None,
+            timeout,
+        };
+        let body = json!({
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret.expose(),
+        });
+        let v = self
+            .send(
+                call,
+                Method::POST,
+                "/oauth/token",
+                Some(body.to_string()),
+                false,
+            )
+            .await?;
+        let token = v.get("access_token").and_then(Value::as_str);
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(JiraError::BadResponse {
+                detail: "the token endpoint answered without an access_token".into(),
+            });
+        };
+        Ok(AccessGrant {
+            token: Token::new(token),
+            expires_in: Duration::from_secs(
+                v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600),
+            ),
+            scopes: v
+                .get("scope")
+                .and_then(Value::as_str)
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
     }
 
     async fn edit_labels(

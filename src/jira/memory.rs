@@ -5,7 +5,8 @@
 //! transitions; the strict HTTP fake (`fake-jira/`) stays the test of the wire.
 
 use super::{
-    Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, Transition, DONE, NEW,
+    AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, Transition, DONE,
+    NEW,
 };
 use crate::issue::ApiFlavor;
 use serde_json::Value;
@@ -24,6 +25,8 @@ pub enum Op {
     AddComment,
     Transitions,
     Transition,
+    TenantInfo,
+    OAuthToken,
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +69,18 @@ struct State {
     workflow: Vec<Transition>,
     /// Transitions made: (issue key, transition id, resolution sent).
     transitions: Vec<(String, String, Option<String>)>,
+    /// The site's cloud id (`tenant_info`).
+    cloud_id: String,
+    /// OAuth: the client's (id, secret), the scopes granted, and the access tokens issued
+    /// with when they expire.
+    oauth_client: Option<(String, String)>,
+    scopes: Vec<String>,
+    token_lifetime: std::time::Duration,
+    issued: Vec<(String, Instant)>,
 }
+
+/// The cloud id `tenant_info` answers unless told otherwise.
+pub const MEMORY_CLOUD_ID: &str = "0c10d1d0-0000-4000-8000-00000000c10d";
 
 /// Jira Cloud's simplified workflow: three global transitions, no screens.
 pub fn cloud_workflow() -> Vec<Transition> {
@@ -103,9 +117,30 @@ impl MemoryJira {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64),
                 workflow: cloud_workflow(),
+                cloud_id: MEMORY_CLOUD_ID.into(),
+                scopes: ["read:jira-work", "write:jira-work", "read:jira-user"]
+                    .map(str::to_string)
+                    .to_vec(),
+                token_lifetime: std::time::Duration::from_secs(3600),
                 ..State::default()
             }),
         }
+    }
+
+    /// Accepts this OAuth client at the token endpoint; its access tokens live `lifetime`.
+    pub fn oauth_client(&self, id: &str, secret: &str, lifetime: std::time::Duration) {
+        let mut s = self.state();
+        s.oauth_client = Some((id.into(), secret.into()));
+        s.token_lifetime = lifetime;
+    }
+
+    /// The scopes the token endpoint grants.
+    pub fn grant_scopes(&self, scopes: &[&str]) {
+        self.state().scopes = scopes.iter().map(|s| s.to_string()).collect();
+    }
+
+    pub fn set_cloud_id(&self, id: &str) {
+        self.state().cloud_id = id.into();
     }
 
     /// Sets the clock of created and resolved times (epoch seconds).
@@ -209,8 +244,13 @@ impl MemoryJira {
 
     /// Records the call, checks the token, and takes the next scripted fault.
     async fn enter(&self, op: Op, call: Call<'_>) -> Result<Option<JiraError>, JiraError> {
-        let token_ok =
-            *self.token.lock().unwrap_or_else(|p| p.into_inner()) == call.creds.token.expose();
+        let sent = call.creds.token.expose();
+        let token_ok = *self.token.lock().unwrap_or_else(|p| p.into_inner()) == sent
+            || self
+                .state()
+                .issued
+                .iter()
+                .any(|(t, until)| t == sent && Instant::now() < *until);
         let fault = {
             let mut s = self.state();
             s.calls.push((op, Instant::now()));
@@ -349,6 +389,53 @@ impl JiraApi for MemoryJira {
             detail: format!("no page at {path}"),
         })?;
         finish(page, late)
+    }
+
+    async fn tenant_info(
+        &self,
+        _site: &crate::hosts::JiraSite,
+        _timeout: std::time::Duration,
+    ) -> Result<String, JiraError> {
+        let mut s = self.state();
+        s.calls.push((Op::TenantInfo, Instant::now()));
+        Ok(s.cloud_id.clone())
+    }
+
+    async fn oauth_token(
+        &self,
+        _auth: &crate::hosts::JiraSite,
+        client_id: &str,
+        client_secret: &crate::secrets::Token,
+        _timeout: std::time::Duration,
+    ) -> Result<AccessGrant, JiraError> {
+        let mut s = self.state();
+        s.calls.push((Op::OAuthToken, Instant::now()));
+        if let Some(e) = s
+            .faults
+            .get_mut(&Op::OAuthToken)
+            .and_then(VecDeque::pop_front)
+        {
+            if let Fault::Fail(e) = e {
+                return Err(e);
+            }
+        }
+        let known = s
+            .oauth_client
+            .as_ref()
+            .is_some_and(|(id, secret)| id == client_id && secret == client_secret.expose());
+        if !known {
+            return Err(JiraError::Unauthorized {
+                detail: "access_denied: Unauthorized".into(),
+            });
+        }
+        let token = format!("mem-access-{}", s.issued.len() + 1);
+        let lifetime = s.token_lifetime;
+        s.issued.push((token.clone(), Instant::now() + lifetime));
+        Ok(AccessGrant {
+            token: crate::secrets::Token::new(token),
+            expires_in: lifetime,
+            scopes: s.scopes.clone(),
+        })
     }
 
     async fn edit_labels(

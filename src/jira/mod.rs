@@ -13,7 +13,7 @@ pub use http::JiraHttp;
 
 use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;
-use crate::secrets::Credentials;
+use crate::secrets::{Credentials, Token};
 use serde_json::Value;
 use std::future::Future;
 use std::time::Duration;
@@ -21,7 +21,9 @@ use std::time::Duration;
 /// One request's context: where, as whom, and how long it may take.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
-    pub site: &'a JiraSite,
+    /// The API's base URL: the site's, or the Atlassian gateway's for the site
+    /// (`https://api.atlassian.com/ex/jira/<cloud id>`).
+    pub base: &'a str,
     pub creds: &'a Credentials,
     /// The Basic-auth user (destination or secret email); unused for Bearer.
     pub user: Option<&'a str>,
@@ -54,6 +56,15 @@ impl FoundIssue {
     pub fn is_done(&self) -> bool {
         self.status_category.as_deref() == Some(DONE)
     }
+}
+
+/// An OAuth access token and what the token endpoint said of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    pub token: Token,
+    pub expires_in: Duration,
+    /// The scopes granted (space-separated in the answer).
+    pub scopes: Vec<String>,
 }
 
 /// The answer to a create.
@@ -180,6 +191,20 @@ pub trait JiraApi: Send + Sync + 'static {
         call: Call<'_>,
         path: &str,
     ) -> impl Future<Output = Result<Value, JiraError>> + Send;
+    /// The site's cloud id from `<site>/_edge/tenant_info`, asked anonymously.
+    fn tenant_info(
+        &self,
+        site: &JiraSite,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<String, JiraError>> + Send;
+    /// A client-credentials grant at `<auth>/oauth/token`.
+    fn oauth_token(
+        &self,
+        auth: &JiraSite,
+        client_id: &str,
+        client_secret: &Token,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<AccessGrant, JiraError>> + Send;
     /// Adds and removes labels of an existing issue (`PUT .../issue/{key}`,
     /// `update.labels`): one request, so the two happen together.
     fn edit_labels(

@@ -52,15 +52,60 @@ pub enum AuthScheme {
     Basic,
     /// A Server/DC personal access token.
     Bearer,
+    /// A scoped Cloud API token: Basic `email:token`, to the Atlassian API gateway only.
+    Scoped,
+    /// A service account's OAuth 2.0 client credentials: a Bearer access token from the
+    /// Atlassian token endpoint, to the gateway only.
+    OAuth,
+}
+
+impl AuthScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthScheme::Basic => "basic",
+            AuthScheme::Bearer => "bearer",
+            AuthScheme::Scoped => "scoped",
+            AuthScheme::OAuth => "oauth",
+        }
+    }
+
+    /// Scoped tokens and OAuth go through the Atlassian API gateway, never to the site.
+    pub fn uses_gateway(self) -> bool {
+        matches!(self, AuthScheme::Scoped | AuthScheme::OAuth)
+    }
+
+    /// The Authorization header is Basic `user:token`.
+    pub fn is_basic(self) -> bool {
+        matches!(self, AuthScheme::Basic | AuthScheme::Scoped)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The API token, password or PAT; for `oauth`, the client secret.
     pub token: Token,
     pub email: Option<String>,
     /// When set, the token may only ever be sent to this Jira.
     pub instance_url: Option<String>,
     pub auth: AuthScheme,
+    /// `oauth`: the service account credential's client id.
+    pub client_id: Option<String>,
+    /// `scoped` / `oauth`: the site's cloud id (else discovered from `tenant_info`).
+    pub cloud_id: Option<String>,
+}
+
+impl Credentials {
+    /// Credentials of one scheme and token, nothing else set.
+    pub fn plain(auth: AuthScheme, token: Token) -> Credentials {
+        Credentials {
+            token,
+            email: None,
+            instance_url: None,
+            auth,
+            client_id: None,
+            cloud_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,7 +139,7 @@ impl SecretError {
             SecretError::NotFound { .. } => "check destination.api_token_secret names an existing secret (name or ARN, in the right region)",
             SecretError::Denied { .. } => "let the function's role call secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key); the template's JiraSecretArnPattern must match it",
             SecretError::Transient { .. } => "none needed: it is retried; if it persists, check Secrets Manager's quotas and the function's network path to it",
-            SecretError::Malformed { .. } => "store the bare token, or JSON {\"api_token\": \"...\", \"email\": \"optional\", \"instance_url\": \"optional\", \"auth\": \"basic|bearer\"}",
+            SecretError::Malformed { .. } => "store the bare token, or JSON {\"api_token\": \"...\", \"email\": \"optional\", \"instance_url\": \"optional\", \"auth\": \"basic|bearer|scoped\", \"cloud_id\": \"optional (scoped)\"}, or for a service account {\"auth\": \"oauth\", \"client_id\": \"...\", \"client_secret\": \"...\", \"cloud_id\": \"optional\"}",
         }
     }
 }
@@ -124,12 +169,7 @@ pub fn parse_secret(id: &str, raw: &str) -> Result<Credentials, SecretError> {
         if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(malformed("a bare token must be one word without spaces"));
         }
-        return Ok(Credentials {
-            token: Token::new(trimmed),
-            email: None,
-            instance_url: None,
-            auth: AuthScheme::Basic,
-        });
+        return Ok(Credentials::plain(AuthScheme::Basic, Token::new(trimmed)));
     }
     let value: serde_json::Value = serde_json::from_str(trimmed)
         .map_err(|_| malformed("the secret starts with '{' but is not valid JSON"))?;
@@ -140,15 +180,13 @@ pub fn parse_secret(id: &str, raw: &str) -> Result<Credentials, SecretError> {
         match obj.get(key) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(serde_json::Value::String(s)) if s.chars().any(char::is_control) => {
+                Err(malformed(&format!("\"{key}\" holds control characters")))
+            }
             Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_string())),
             Some(_) => Err(malformed(&format!("\"{key}\" must be a string"))),
         }
     };
-    let token =
-        text("api_token")?.ok_or_else(|| malformed("the JSON secret has no \"api_token\""))?;
-    if token.chars().any(|c| c.is_control()) {
-        return Err(malformed("\"api_token\" holds control characters"));
-    }
     let auth = match text("auth")?
         .as_deref()
         .map(str::to_ascii_lowercase)
@@ -156,13 +194,44 @@ pub fn parse_secret(id: &str, raw: &str) -> Result<Credentials, SecretError> {
     {
         None | Some("basic") => AuthScheme::Basic,
         Some("bearer") => AuthScheme::Bearer,
-        Some(_) => return Err(malformed("\"auth\" must be \"basic\" or \"bearer\"")),
+        Some("scoped") => AuthScheme::Scoped,
+        Some("oauth") => AuthScheme::OAuth,
+        Some(_) => {
+            return Err(malformed(
+                "\"auth\" must be \"basic\", \"bearer\", \"scoped\" or \"oauth\"",
+            ))
+        }
     };
+    let (token, client_id) = match auth {
+        AuthScheme::OAuth => (
+            text("client_secret")?
+                .ok_or_else(|| malformed("an oauth secret needs \"client_secret\""))?,
+            Some(
+                text("client_id")?
+                    .ok_or_else(|| malformed("an oauth secret needs \"client_id\""))?,
+            ),
+        ),
+        _ => (
+            text("api_token")?.ok_or_else(|| malformed("the JSON secret has no \"api_token\""))?,
+            None,
+        ),
+    };
+    let cloud_id = text("cloud_id")?;
+    if let Some(id) = &cloud_id {
+        let shaped = id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if !shaped {
+            return Err(malformed(
+                "\"cloud_id\" must be the site's cloud id (hexadecimal digits and dashes, as <site>/_edge/tenant_info shows)",
+            ));
+        }
+    }
     Ok(Credentials {
         token: Token::new(token),
         email: text("email")?,
         instance_url: text("instance_url")?.map(|u| u.trim_end_matches('/').to_string()),
         auth,
+        client_id,
+        cloud_id: cloud_id.map(|c| c.to_ascii_lowercase()),
     })
 }
 

@@ -78,7 +78,7 @@ async fn a_private_ca_is_trusted_only_through_the_bundle() {
     .unwrap();
     let creds = parse_secret("jira/onprem", "FAKE-TOKEN-private-ca").unwrap();
     let call = Call {
-        site: &site,
+        base: &site.base,
         creds: &creds,
         user: Some("svc-alerts"),
         timeout: Duration::from_secs(10),

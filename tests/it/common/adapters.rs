@@ -1,11 +1,15 @@
 //! Test implementations of the crate's seams beyond the crate's own in-memory ones: the real
 //! HTTP client with a simulated bug.
 
+use detection_jira::hosts::JiraSite;
 use detection_jira::issue::ApiFlavor;
 use detection_jira::jira::{
-    Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp, Transition,
+    AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp,
+    Transition,
 };
+use detection_jira::secrets::Token;
 use serde_json::Value;
+use std::time::Duration;
 
 /// The real client, panicking for one project: a simulated bug in the seam the handler is
 /// generic over.
@@ -36,6 +40,20 @@ impl JiraApi for PanicsOnBoom {
     }
     async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
         self.0.get_json(call, path).await
+    }
+    async fn tenant_info(&self, site: &JiraSite, timeout: Duration) -> Result<String, JiraError> {
+        self.0.tenant_info(site, timeout).await
+    }
+    async fn oauth_token(
+        &self,
+        auth: &JiraSite,
+        client_id: &str,
+        client_secret: &Token,
+        timeout: Duration,
+    ) -> Result<AccessGrant, JiraError> {
+        self.0
+            .oauth_token(auth, client_id, client_secret, timeout)
+            .await
     }
     async fn edit_labels(
         &self,

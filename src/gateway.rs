@@ -1,0 +1,279 @@
+//! Atlassian's API gateway (contract section 11): scoped API tokens and service-account
+//! OAuth reach Jira Cloud only through `https://api.atlassian.com/ex/jira/<cloud id>`, and
+//! OAuth access tokens come from `https://auth.atlassian.com/oauth/token`.
+//!
+//! Here: the two gateway URLs (deployer configuration, never from an event), the cloud id
+//! of a site (asked anonymously once per container, and a secret's own cloud id checked
+//! against it before any credential is sent), and the access tokens, cached per secret
+//! until shortly before they expire and fetched once for any number of alerts at once.
+
+use crate::deliver::retry::{retrying, Policy};
+use crate::failure::{Failure, FailureClass};
+use crate::hosts::{normalize, JiraSite};
+use crate::jira::{JiraApi, JiraError};
+use crate::metrics::Meter;
+use crate::secrets::{Credentials, Token};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+pub const API_URL: &str = "https://api.atlassian.com";
+pub const AUTH_URL: &str = "https://auth.atlassian.com";
+
+/// The classic scopes the function uses: reading issues and projects, writing issues,
+/// comments and transitions, and reading the user (the preflight's `myself`).
+pub const SCOPES: [&str; 3] = ["read:jira-work", "write:jira-work", "read:jira-user"];
+
+/// Entries kept per container at most (sites and secrets come from events).
+const MAX_ENTRIES: usize = crate::secrets::MAX_CACHED;
+
+/// An access token and until when it is used (a little before it expires).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub token: Token,
+    pub scopes: Vec<String>,
+    use_until: Instant,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Access>>>;
+
+pub struct Gateway {
+    pub api: JiraSite,
+    pub auth: JiraSite,
+    /// Cloud id per site base URL, learned from `tenant_info`.
+    cloud_ids: Mutex<HashMap<String, Arc<OnceCell<String>>>>,
+    /// Access token per secret and client id.
+    tokens: Mutex<HashMap<String, Slot>>,
+}
+
+impl Gateway {
+    /// `api_url` and `auth_url`: `ATLASSIAN_API_URL`, `ATLASSIAN_AUTH_URL` (https, or http
+    /// on loopback for stand-ins).
+    pub fn new(api_url: &str, auth_url: &str) -> Result<Gateway, String> {
+        let read = |name: &'static str, url: &str| {
+            normalize(name, url).map_err(|e| format!("{name}={url:?}: {}", e.problem))
+        };
+        Ok(Gateway {
+            api: read("ATLASSIAN_API_URL", api_url)?,
+            auth: read("ATLASSIAN_AUTH_URL", auth_url)?,
+            cloud_ids: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Atlassian's own gateway.
+    pub fn atlassian() -> Gateway {
+        Gateway::new(API_URL, AUTH_URL).expect("the Atlassian URLs are valid")
+    }
+
+    /// Whether `site` is one of the gateway's hosts (where basic and bearer credentials
+    /// never go).
+    pub fn is_gateway(&self, site: &JiraSite) -> bool {
+        [&self.api, &self.auth]
+            .iter()
+            .any(|g| g.host.eq_ignore_ascii_case(&site.host) && g.port == site.port)
+    }
+
+    /// The REST base URL of the site with cloud id `cloud_id`.
+    pub fn api_base(&self, cloud_id: &str) -> String {
+        format!("{}/ex/jira/{cloud_id}", self.api.base)
+    }
+
+    /// The site's cloud id, asked once per container (anonymously: no credential goes to
+    /// `tenant_info`). A secret's own cloud id must be that one.
+    pub async fn cloud_id<J: JiraApi>(
+        &self,
+        jira: &J,
+        site: &JiraSite,
+        from_secret: Option<&str>,
+        timeout: Duration,
+        cutoff: Instant,
+        meter: &Meter,
+    ) -> Result<String, Failure> {
+        let cell = bounded_entry(&self.cloud_ids, &site.base);
+        let found = cell
+            .get_or_try_init(|| async {
+                retrying(Policy::Read, cutoff, meter, || {
+                    meter.time(jira.tenant_info(site, timeout))
+                })
+                .await
+            })
+            .await
+            .map_err(|e| {
+                let mut f = Failure::from(e).at("reading the site's cloud id (<instance_url>/_edge/tenant_info)");
+                f.fix = "check destination.instance_url is the Jira Cloud site (https://<name>.atlassian.net), or put the site's cloud_id in the secret".into();
+                f
+            })?
+            .clone();
+        match from_secret {
+            Some(own) if !own.eq_ignore_ascii_case(&found) => Err(Failure::bad_input(
+                format!(
+                    "the secret's cloud_id {own} is not the cloud id of {} ({found}, from its tenant_info); nothing was sent",
+                    site.base
+                ),
+                "send alerts for this secret to the site it belongs to, or correct (or remove) cloud_id in the secret",
+            )),
+            _ => Ok(found),
+        }
+    }
+
+    /// An access token for an `oauth` secret: the cached one unless it is `stale` (Jira
+    /// refused it) or about to expire; else one client-credentials grant, which alerts
+    /// arriving meanwhile wait for.
+    pub async fn access<J: JiraApi>(
+        &self,
+        jira: &J,
+        secret_id: &str,
+        creds: &Credentials,
+        stale: Option<&Token>,
+        timeout: Duration,
+        cutoff: Instant,
+        meter: &Meter,
+    ) -> Result<Access, Failure> {
+        let client_id = creds.client_id.as_deref().unwrap_or_default();
+        let slot = bounded_entry(&self.tokens, &format!("{secret_id}|{client_id}"));
+        let mut cached = slot.lock().await;
+        if let Some(a) = cached.as_ref() {
+            let refused = stale.is_some_and(|s| *s == a.token);
+            if !refused && Instant::now() < a.use_until {
+                return Ok(a.clone());
+            }
+        }
+        let grant = retrying(Policy::Read, cutoff, meter, || {
+            meter.time(jira.oauth_token(&self.auth, client_id, &creds.token, timeout))
+        })
+        .await
+        .map_err(token_failure)?;
+        // Refreshed a minute early (at most halfway through a short life).
+        let early = Duration::from_secs(60).min(grant.expires_in / 2);
+        let access = Access {
+            token: grant.token,
+            scopes: grant.scopes,
+            use_until: Instant::now() + grant.expires_in - early,
+        };
+        *cached = Some(access.clone());
+        Ok(access)
+    }
+}
+
+/// The cell of `key`, made if missing; past the bound, idle cells are forgotten.
+fn bounded_entry<T: Default>(map: &Mutex<HashMap<String, Arc<T>>>, key: &str) -> Arc<T> {
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= MAX_ENTRIES && !map.contains_key(key) {
+        map.retain(|_, c| Arc::strong_count(c) > 1);
+    }
+    map.entry(key.to_string()).or_default().clone()
+}
+
+/// The token endpoint refused or failed: what it means for a service account.
+fn token_failure(e: JiraError) -> Failure {
+    let refused = matches!(
+        e,
+        JiraError::Unauthorized { .. } | JiraError::Forbidden { .. } | JiraError::Rejected { .. }
+    );
+    if !refused {
+        return Failure::from(e).at("getting an OAuth access token");
+    }
+    Failure::new(
+        FailureClass::Auth,
+        format!("the Atlassian token endpoint refused the service account's client credentials ({e})"),
+        "check client_id and client_secret in the secret are the service account's OAuth 2.0 credential (Atlassian Administration > Directory > Service accounts > the account > Credentials; credentials expire), and that the service account has access to Jira on this site (its app access)",
+    )
+}
+
+/// The scope a refused gateway request needed, by what it does.
+pub fn scope_needed(writes: bool, path: &str) -> &'static str {
+    match (writes, path.contains("/myself")) {
+        (true, _) => "write:jira-work",
+        (false, true) => "read:jira-user",
+        (false, false) => "read:jira-work",
+    }
+}
+
+/// A gateway refusal after one refresh: a missing scope (named), or a credential refused.
+pub fn refused(e: JiraError, scheme: &str, scope: &str) -> Failure {
+    let detail = e.to_string();
+    if detail.to_ascii_lowercase().contains("scope") || matches!(e, JiraError::Forbidden { .. }) {
+        return Failure::new(
+            FailureClass::Permission,
+            format!("the {scheme} credential lacks the scope this request needs: {scope} ({detail})"),
+            format!("add {scope} to the credential's scopes (the function needs {}); a scoped API token's scopes are fixed at creation: create a new one", SCOPES.join(", ")),
+        );
+    }
+    Failure::new(
+        FailureClass::Auth,
+        format!("the Atlassian API gateway refused the {scheme} credential ({detail})"),
+        match scheme {
+            "oauth" => "a new access token was fetched once and refused too: check the service account still exists, has access to Jira on this site, and its credential has not expired or been revoked",
+            _ => "the scoped API token was refused: it may have expired or been revoked (they last at most a year); create a new one with the scopes the function needs and store it in the secret",
+        },
+    )
+}
+
+/// The classic scopes the function needs that a grant lacks. Grants of granular scopes
+/// (`...:jira` names) are not second-guessed.
+pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
+    if granted.is_empty() || granted.iter().any(|s| s.ends_with(":jira")) {
+        return Vec::new();
+    }
+    SCOPES
+        .into_iter()
+        .filter(|s| !granted.iter().any(|g| g == s))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_hosts_are_told_apart_by_host_and_port() {
+        let g = Gateway::new("http://127.0.0.1:9001", "http://127.0.0.1:9002").unwrap();
+        let site = |u: &str| normalize("x", u).unwrap();
+        assert!(g.is_gateway(&site("http://127.0.0.1:9001")));
+        assert!(g.is_gateway(&site("http://127.0.0.1:9002/")));
+        assert!(!g.is_gateway(&site("http://127.0.0.1:9003")));
+        let a = Gateway::atlassian();
+        assert!(a.is_gateway(&site("https://API.atlassian.com")));
+        assert!(!a.is_gateway(&site("https://acme.atlassian.net")));
+        assert_eq!(
+            a.api_base("abc-1"),
+            "https://api.atlassian.com/ex/jira/abc-1"
+        );
+        assert!(
+            Gateway::new("http://gateway.example", AUTH_URL).is_err(),
+            "http off loopback"
+        );
+    }
+
+    #[test]
+    fn scopes_are_named_by_what_a_request_does() {
+        assert_eq!(scope_needed(true, "/rest/api/3/issue"), "write:jira-work");
+        assert_eq!(scope_needed(false, "/rest/api/3/myself"), "read:jira-user");
+        assert_eq!(
+            scope_needed(false, "/rest/api/3/search/jql"),
+            "read:jira-work"
+        );
+        let granted: Vec<String> = vec!["read:jira-work".into()];
+        assert_eq!(
+            missing_scopes(&granted),
+            ["write:jira-work", "read:jira-user"]
+        );
+        assert!(missing_scopes(&["read:issue:jira".to_string()]).is_empty());
+        let f = refused(
+            JiraError::Unauthorized {
+                detail: "Unauthorized; scope does not match".into(),
+            },
+            "oauth",
+            "write:jira-work",
+        );
+        assert_eq!(f.class, FailureClass::Permission);
+        assert!(
+            f.message.contains("needs: write:jira-work"),
+            "{}",
+            f.message
+        );
+    }
+}
