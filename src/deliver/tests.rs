@@ -294,4 +294,5 @@ async fn the_deployment_cache_is_bounded() {
     assert!(held <= crate::secrets::MAX_CACHED, "{held} sites cached");
 }
 
+mod auth;
 mod lifecycle;

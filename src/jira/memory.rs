@@ -61,6 +61,9 @@ struct State {
     issues: Vec<MemIssue>,
     /// Each request, and when it arrived on tokio's clock (paused in tests).
     calls: Vec<(Op, Instant)>,
+    /// The base URL and Authorization scheme of each Jira request (not `tenant_info` or
+    /// the token endpoint).
+    bases: Vec<(String, crate::secrets::AuthScheme)>,
     faults: HashMap<Op, VecDeque<Fault>>,
     pages: HashMap<String, Value>,
     lagging: bool,
@@ -224,6 +227,11 @@ impl MemoryJira {
         self.state().issues.clone()
     }
 
+    /// Where each Jira request went, and with which scheme.
+    pub fn bases(&self) -> Vec<(String, crate::secrets::AuthScheme)> {
+        self.state().bases.clone()
+    }
+
     pub fn calls(&self) -> Vec<Op> {
         self.state().calls.iter().map(|(op, _)| *op).collect()
     }
@@ -254,6 +262,7 @@ impl MemoryJira {
         let fault = {
             let mut s = self.state();
             s.calls.push((op, Instant::now()));
+            s.bases.push((call.base.to_string(), call.creds.auth));
             s.faults.get_mut(&op).and_then(VecDeque::pop_front)
         };
         match fault {

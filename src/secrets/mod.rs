@@ -355,6 +355,53 @@ mod tests {
     }
 
     #[test]
+    fn scoped_and_oauth_secrets() {
+        let c = parse_secret(
+            "s",
+            &format!(
+                r#"{{"auth":"scoped","api_token":"{TOKEN}","email":"a@b.c","cloud_id":"ABCD-12"}}"#
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.auth, c.cloud_id.as_deref()),
+            (AuthScheme::Scoped, Some("abcd-12"))
+        );
+        let c = parse_secret(
+            "s",
+            r#"{"auth":"OAuth","client_id":"cid","client_secret":"csecret-value"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.auth, AuthScheme::OAuth);
+        assert_eq!(
+            (c.client_id.as_deref(), c.token.expose()),
+            (Some("cid"), "csecret-value")
+        );
+        for (raw, problem) in [
+            (
+                r#"{"auth":"oauth","client_secret":"csecret-value"}"#,
+                "needs \"client_id\"",
+            ),
+            (
+                r#"{"auth":"oauth","client_id":"cid","api_token":"t0ken-value"}"#,
+                "needs \"client_secret\"",
+            ),
+            (
+                r#"{"auth":"scoped","api_token":"t0ken-value","cloud_id":"not a uuid"}"#,
+                "\"cloud_id\" must be",
+            ),
+            (
+                r#"{"auth":"kerberos","api_token":"t0ken-value"}"#,
+                "\"oauth\"",
+            ),
+        ] {
+            let e = parse_secret("s", raw).unwrap_err().to_string();
+            assert!(e.contains(problem), "{e}");
+            assert!(!e.contains("value"), "{e}");
+        }
+    }
+
+    #[test]
     fn malformed_secrets_never_echo_the_value() {
         for raw in [
             format!(r#"{{"api_token": 12, "x": "{TOKEN}"}}"#),
