@@ -5,7 +5,7 @@ use crate::alert::{Alert, Destination, PriorityRule, Severity};
 use crate::deliver::{Reply, Step};
 use crate::failure::Failure;
 use crate::issue::{build_issue, Block, Description};
-use crate::jira::{JiraApi, DONE, IN_PROGRESS, NEW};
+use crate::jira::{JiraApi, JiraError, DONE, IN_PROGRESS, NEW};
 use crate::secrets::SecretSource;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -13,7 +13,16 @@ use std::collections::BTreeSet;
 pub(super) async fn credentials<J: JiraApi, S: SecretSource>(
     ctx: &Ctx<'_, J, S>,
 ) -> Result<String, Failure> {
-    let me = ctx.get(format!("{}/myself", ctx.api())).await?;
+    let me = match ctx.get(format!("{}/myself", ctx.api())).await {
+        Ok(me) => me,
+        Err(e @ (JiraError::Unauthorized { .. } | JiraError::Forbidden { .. }))
+            if ctx.conn.via_gateway() =>
+        {
+            let scheme = ctx.conn.scheme.as_str();
+            return Err(crate::gateway::refused(e, scheme, "read:jira-user"));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let who = ["emailAddress", "name", "displayName", "accountId"]
         .iter()
         .find_map(|k| me.get(*k).and_then(Value::as_str))

@@ -6,7 +6,7 @@
 mod jira;
 
 use crate::alert::{triage, Alert, Destination, Triage};
-use crate::deliver::{user_for, Connection, Deliverer};
+use crate::deliver::{user_for, Connection, Deliverer, GatewayInfo};
 use crate::failure::Failure;
 use crate::issue::ApiFlavor;
 use crate::jira::{JiraApi, JiraError};
@@ -163,6 +163,43 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
     report.finish()
 }
 
+/// What connecting through the Atlassian gateway found: the auth mode, the cloud id, and
+/// (OAuth) the scopes granted, with the ones the function needs that are missing.
+fn gateway_checks(report: &mut Report, scheme: &str, base: &str, info: &GatewayInfo) {
+    report.pass(
+        "gateway",
+        format!(
+            "auth {scheme} through the Atlassian API gateway, cloud id {} ({base})",
+            info.cloud_id
+        ),
+    );
+    report.pass(
+        "deployment",
+        "Jira Cloud through the gateway: REST API v3, Atlassian Document Format",
+    );
+    if scheme != "oauth" {
+        return;
+    }
+    let missing = crate::gateway::missing_scopes(&info.scopes);
+    let granted = match info.scopes.is_empty() {
+        true => "none listed".to_string(),
+        false => info.scopes.join(" "),
+    };
+    if missing.is_empty() {
+        report.pass("scopes", format!("granted: {granted}"));
+    } else {
+        report.fail(
+            "scopes",
+            format!("missing {} (granted: {granted})", missing.join(", ")),
+            format!(
+                "add {} to the service account's OAuth credential (the function needs {})",
+                missing.join(", "),
+                crate::gateway::SCOPES.join(", ")
+            ),
+        );
+    }
+}
+
 /// The destination is validated as part of an alert with a stand-in detection.
 fn parse(report: &mut Report, request: &Value) -> Option<Alert> {
     let probe = json!({
@@ -252,6 +289,26 @@ async fn connect<'a, J: JiraApi, S: SecretSource>(
         }
     };
     let mut conn = Connection::new(dest, creds, fetched_at, user);
+    if conn.via_gateway() {
+        let scheme = conn.scheme.as_str();
+        match d.through_gateway(&mut conn, dest, None, cutoff, &meter).await {
+            Ok(info) => gateway_checks(report, scheme, &conn.base, &info),
+            Err(f) => {
+                report.failure("gateway", f);
+                return None;
+            }
+        }
+        if !report.checks.iter().all(|c| c.ok) {
+            return None;
+        }
+        return Some(Ctx {
+            d,
+            conn,
+            dest,
+            cutoff,
+            meter,
+        });
+    }
     match d.flavor(dest.api_version, &conn, cutoff, &meter).await {
         Ok(flavor) => conn.flavor = flavor,
         Err(e) => {
