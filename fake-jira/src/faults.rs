@@ -41,7 +41,7 @@ pub enum FaultKind {
 
 pub(crate) fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
     let r = s.config.random_faults.clone()?;
-    if !path.starts_with("/rest/") {
+    if !crate::serve::is_jira_api(path) {
         return None;
     }
     let kind = if s.rng.f64() < r.transient {

@@ -11,29 +11,38 @@
 //! The same listener also answers the Secrets Manager `GetSecretValue` call (AWS JSON 1.1
 //! protocol, `POST /` with `X-Amz-Target`), so a function under test can be pointed at it
 //! with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+//!
+//! Cloud also has Atlassian's newer credentials (see `gateway.rs`): the site answers
+//! `/_edge/tenant_info`, and `FakeJira::start_gateway` opens a second listener that plays
+//! both `auth.atlassian.com` (`POST /oauth/token`, client credentials of a service account)
+//! and `api.atlassian.com` (`/ex/jira/{cloudId}/rest/api/...`, Bearer access tokens and
+//! scoped API tokens, with scope checks).
 
 mod adf;
 mod clock;
 mod faults;
+mod gateway;
 mod hooks;
 mod meta;
+mod oauth;
 mod page;
 mod router;
 mod rules;
 pub mod runtime;
+mod scopes;
 mod search;
 mod secrets;
+mod serve;
 mod transitions;
 mod workflow;
 
 pub use clock::{format_millis, jira_now, parse_jira_time};
 use faults::Fault;
 pub use faults::{FaultKind, RandomFaults};
+pub use oauth::{OAuthClient, ScopedToken};
 pub use workflow::{standard_resolutions, Status, Transition, Workflow};
 
-use axum::body::Bytes;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{json, Value};
@@ -97,10 +106,27 @@ pub struct Config {
     pub random_faults: Option<RandomFaults>,
     /// Added to every Jira request (benchmarks of the critical path).
     pub latency: Duration,
+    /// Cloud: the site's cloud id (`/_edge/tenant_info`, and the gateway's `/ex/jira/{cloudId}`).
+    pub cloud_id: String,
+    /// Cloud: service accounts' OAuth 2.0 credentials (client credentials grant at the
+    /// gateway's `/oauth/token`). None by default.
+    pub oauth_clients: Vec<OAuthClient>,
+    /// Cloud: scoped API tokens, by email. Accepted at the gateway only (Basic email:token);
+    /// the classic tokens of `users` are not. None by default.
+    pub scoped_tokens: HashMap<String, ScopedToken>,
+    /// How long an access token from `/oauth/token` lives (`expires_in`), on tokio's clock.
+    pub token_lifetime: Duration,
 }
 
 pub const DEMO_USER: &str = "secops-bot@acme.example";
 pub const DEMO_TOKEN: &str = "fake-jira-demo-token-0000";
+/// The demo service account's OAuth 2.0 credential (see `main.rs`).
+pub const DEMO_CLIENT_ID: &str = "demo-client-id";
+pub const DEMO_CLIENT_SECRET: &str = "fake-demo-client-secret-0000";
+/// The demo user's scoped API token (gateway only).
+pub const DEMO_SCOPED_TOKEN: &str = "fake-demo-scoped-token-0000";
+/// `Config::standard`'s cloud id.
+pub const DEFAULT_CLOUD_ID: &str = "a436116f-02ce-4520-8fbb-7301462a1674";
 
 impl Config {
     /// A realistic instance: project SEC (Task, Bug, Story, Epic), the default priorities,
@@ -151,6 +177,10 @@ impl Config {
             defer_indexing: false,
             random_faults: None,
             latency: Duration::ZERO,
+            cloud_id: DEFAULT_CLOUD_ID.to_string(),
+            oauth_clients: vec![],
+            scoped_tokens: HashMap::new(),
+            token_lifetime: Duration::from_secs(3600),
         }
     }
 }
@@ -215,9 +245,19 @@ impl Issue {
     }
 }
 
-/// One request Jira received (Secrets Manager calls are not among them).
+/// Which listener a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The site (`https://acme.atlassian.net`, or the Server/DC base URL).
+    Site,
+    /// The Atlassian gateway (`FakeJira::start_gateway`): token endpoint and `/ex/jira/...`.
+    Gateway,
+}
+
+/// One request Jira received (Secrets Manager calls are not among them), on either listener.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    pub listener: Listener,
     /// The client's port: one per TCP connection.
     pub peer_port: u16,
     pub path: String,
@@ -236,6 +276,10 @@ pub(crate) struct State {
     /// (issue key, transition id) of every transition applied, in order.
     pub(crate) transitions_applied: Vec<(String, String)>,
     pub(crate) rng: fastrand::Rng,
+    /// Access tokens issued by the gateway's `/oauth/token`.
+    pub(crate) tokens: Vec<oauth::IssuedToken>,
+    /// Requests to `/oauth/token`, whatever their outcome.
+    pub(crate) token_requests: usize,
 }
 
 /// A running fake Jira. Dropping it does not stop the server; the process ending does.
@@ -289,25 +333,10 @@ impl FakeJira {
             faults: VecDeque::new(),
             secret_calls: 0,
             transitions_applied: Vec::new(),
+            tokens: Vec::new(),
+            token_requests: 0,
         }));
-        let shared = state.clone();
-        let app = axum::Router::new().fallback(
-            move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
-                  method: Method,
-                  uri: Uri,
-                  headers: HeaderMap,
-                  body: Bytes| {
-                let state = shared.clone();
-                async move { handle(state, addr, peer, method, uri, headers, body).await }
-            },
-        );
-        tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await;
-        });
+        serve::spawn(listener, state.clone(), Listener::Site, addr);
         Ok(FakeJira {
             base_url: format!("http://{addr}"),
             addr,
@@ -404,92 +433,4 @@ pub(crate) fn authenticated_user(state: &State, headers: &HeaderMap) -> Option<S
         .then(|| "pat-user".to_string());
     }
     None
-}
-
-async fn handle(
-    state: Arc<Mutex<State>>,
-    addr: SocketAddr,
-    peer: SocketAddr,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = uri.path().to_string();
-    let latency = state
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .config
-        .latency;
-    if !latency.is_zero() && path.starts_with("/rest/") {
-        tokio::time::sleep(latency).await;
-    }
-    let fault = {
-        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        let pos = s
-            .faults
-            .iter()
-            .position(|f| f.path.is_empty() || path.contains(&f.path));
-        let scripted = pos.and_then(|i| s.faults.remove(i));
-        scripted.or_else(|| faults::random_fault(&mut s, &path))
-    };
-    let mut no_answer = false;
-    if let Some(f) = fault {
-        match f.kind {
-            FaultKind::Status {
-                status,
-                retry_after,
-            } => {
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                record(&state, peer, &path, &headers, status.as_u16());
-                let mut resp = jira_error(status, &["Injected fault"], &BTreeMap::new());
-                if let Some(secs) = retry_after {
-                    resp.headers_mut().insert("retry-after", secs.into());
-                }
-                return resp;
-            }
-            FaultKind::Delay(d) => tokio::time::sleep(d).await,
-            FaultKind::SucceedWithoutAnswer => no_answer = true,
-            FaultKind::Redirect(location) => {
-                record(&state, peer, &path, &headers, 302);
-                return (StatusCode::FOUND, [("location", location)]).into_response();
-            }
-        }
-    }
-    let resp = {
-        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        let resp = router::route(&mut s, addr, &method, &uri, &headers, &body);
-        let status = resp.status().as_u16();
-        drop(s);
-        // Secrets Manager calls are counted apart: `requests` is what Jira received.
-        if !headers.contains_key("x-amz-target") {
-            record(&state, peer, &path, &headers, status);
-        }
-        resp
-    };
-    if no_answer {
-        // The connection stays open until the client gives up; hyper then drops this.
-        std::future::pending::<()>().await;
-    }
-    resp
-}
-
-fn record(
-    state: &Arc<Mutex<State>>,
-    peer: SocketAddr,
-    path: &str,
-    headers: &HeaderMap,
-    status: u16,
-) {
-    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-    s.requests.push(Recorded {
-        peer_port: peer.port(),
-        path: path.to_string(),
-        authorization: headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        status,
-    });
 }

@@ -89,6 +89,12 @@ fn search_body(query: &Params, cloud_jql: bool) -> Value {
     Value::Object(body)
 }
 
+/// The query string's parameters.
+pub(crate) fn params(uri: &Uri) -> Params {
+    Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default()
+}
+
+/// A request on the site listener.
 pub(crate) fn route(
     s: &mut State,
     addr: SocketAddr,
@@ -98,7 +104,7 @@ pub(crate) fn route(
     body: &Bytes,
 ) -> Response {
     let path = uri.path();
-    let query: Params = Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
+    let query = params(uri);
     let base = format!("http://{addr}");
     if path == "/" && method == Method::POST && headers.contains_key("x-amz-target") {
         return secrets::secrets_manager(s, headers, body);
@@ -117,6 +123,37 @@ pub(crate) fn route(
             .collect();
         return axum::Json(issues).into_response();
     }
+    if path == "/_edge/tenant_info" && method == Method::GET && s.config.flavor == Flavor::Cloud {
+        // Anonymous; any credentials sent are ignored (and recorded, like every request).
+        return axum::Json(json!({"cloudId": s.config.cloud_id})).into_response();
+    }
+    let site = Site { addr, base: &base };
+    rest_api(s, site, method, path, &query, headers, body, None)
+}
+
+/// Where REST answers point: the site's address (`serverInfo.baseUrl`), and the base of
+/// `self` links (the site, or `{gateway}/ex/jira/{cloudId}` through the gateway, as real
+/// Jira rewrites them).
+#[derive(Clone, Copy)]
+pub(crate) struct Site<'a> {
+    pub(crate) addr: SocketAddr,
+    pub(crate) base: &'a str,
+}
+
+/// `/rest/api/{2,3}/...`. `caller` is the user the gateway authenticated; None on the site,
+/// which authenticates here (Basic with a classic token or password, or a Server/DC PAT).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rest_api(
+    s: &mut State,
+    site: Site,
+    method: &Method,
+    path: &str,
+    query: &Params,
+    headers: &HeaderMap,
+    body: &Bytes,
+    caller: Option<String>,
+) -> Response {
+    let (addr, base) = (site.addr, site.base);
     let flavor = s.config.flavor;
     let (api, rest) = match path.strip_prefix("/rest/api/") {
         Some(r) => match r.split_once('/') {
@@ -139,7 +176,7 @@ pub(crate) fn route(
         }))
         .into_response();
     }
-    let Some(user) = authenticated_user(s, headers) else {
+    let Some(user) = caller.or_else(|| authenticated_user(s, headers)) else {
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({"errorMessages": ["You are not authenticated. Authentication required to perform this operation."], "errors": {}})),
@@ -159,27 +196,27 @@ pub(crate) fn route(
         );
     };
     if method == Method::GET && rest.starts_with("search") && json_body.is_null() {
-        json_body = search_body(&query, rest == "search/jql");
+        json_body = search_body(query, rest == "search/jql");
     }
     let segments: Vec<&str> = rest.split('/').collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["issue", key, "transitions"]) => {
-            return transitions::list(s, api, &user, key, &query, &base)
+            return transitions::list(s, api, &user, key, query, base)
         }
         ("POST", ["issue", key, "transitions"]) => {
             return transitions::apply(s, api, &user, key, &json_body)
         }
         ("GET", ["project", key, "statuses"]) => {
-            return meta::project_statuses(s, api, &user, key, &base)
+            return meta::project_statuses(s, api, &user, key, base)
         }
-        ("GET", ["mypermissions"]) => return meta::my_permissions(s, &user, &query),
+        ("GET", ["mypermissions"]) => return meta::my_permissions(s, &user, query),
         _ => {}
     }
     match (method.as_str(), rest) {
         ("GET", "myself") => {
             axum::Json(json!({"name": user, "emailAddress": user, "active": true})).into_response()
         }
-        ("POST", "issue") => rules::create_issue(s, api, &user, &json_body, addr),
+        ("POST", "issue") => rules::create_issue(s, api, &user, &json_body, base),
         ("GET", "priority") => axum::Json(
             s.config
                 .priorities
@@ -200,10 +237,10 @@ pub(crate) fn route(
         ("GET", r) if r.starts_with("project/") => meta::project(s, &user, &r["project/".len()..]),
         ("GET", r) if r.starts_with("issue/createmeta/") => meta::createmeta(s, &user, &r["issue/createmeta/".len()..]),
         ("GET", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {
-            meta::issue(s, api, &user, &r["issue/".len()..], &query, &base)
+            meta::issue(s, api, &user, &r["issue/".len()..], query, base)
         }
         ("POST", "search/jql") | ("GET", "search/jql") if api == 3 => {
-            search::search(s, &json_body, true, &base)
+            search::search(s, &json_body, true, base)
         }
         ("POST", "search") | ("GET", "search") => {
             if flavor == Flavor::Cloud {
@@ -213,7 +250,7 @@ pub(crate) fn route(
                     &BTreeMap::new(),
                 )
             } else {
-                search::search(s, &json_body, false, &base)
+                search::search(s, &json_body, false, base)
             }
         }
         ("PUT", r) if r.starts_with("issue/") && !r["issue/".len()..].contains('/') => {

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
 const DESCRIPTION_LIMIT: usize = 32_767;
 
@@ -68,7 +67,7 @@ pub(crate) fn create_issue(
     api: u8,
     user: &str,
     body: &Value,
-    addr: SocketAddr,
+    base: &str,
 ) -> Response {
     let Some(fields) = body.get("fields").and_then(Value::as_object) else {
         return jira_error(
@@ -283,7 +282,7 @@ pub(crate) fn create_issue(
     s.issues.push(issue);
     (
         StatusCode::CREATED,
-        axum::Json(json!({"id": id.to_string(), "key": key, "self": format!("http://{addr}/rest/api/{api}/issue/{id}")})),
+        axum::Json(json!({"id": id.to_string(), "key": key, "self": format!("{base}/rest/api/{api}/issue/{id}")})),
     )
         .into_response()
 }
