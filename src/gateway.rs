@@ -7,6 +7,7 @@
 //! against it before any credential is sent), and the access tokens, cached per secret
 //! until shortly before they expire and fetched once for any number of alerts at once.
 
+use crate::alert::Destination;
 use crate::deliver::retry::{retrying, Policy};
 use crate::failure::{Failure, FailureClass};
 use crate::hosts::{normalize, JiraSite};
@@ -125,13 +126,13 @@ impl Gateway {
     pub async fn access<J: JiraApi>(
         &self,
         jira: &J,
-        secret_id: &str,
+        dest: &Destination,
         creds: &Credentials,
         stale: Option<&Token>,
-        timeout: Duration,
         cutoff: Instant,
         meter: &Meter,
     ) -> Result<Access, Failure> {
+        let (secret_id, timeout) = (&dest.api_token_secret, dest.timeout);
         let client_id = creds.client_id.as_deref().unwrap_or_default();
         let slot = bounded_entry(&self.tokens, &format!("{secret_id}|{client_id}"));
         let mut cached = slot.lock().await;

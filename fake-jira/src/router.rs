@@ -260,6 +260,10 @@ pub(crate) fn rest_api(
             let key = &r["issue/".len()..r.len() - "/comment".len()];
             rules::add_comment(s, api, key, &json_body)
         }
+        ("GET", r) if r.starts_with("issue/") && r.ends_with("/comment") => {
+            let key = &r["issue/".len()..r.len() - "/comment".len()];
+            rules::list_comments(s, key, query)
+        }
         _ => not_found(flavor),
     }
 }

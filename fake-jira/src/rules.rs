@@ -315,6 +315,52 @@ pub(crate) fn no_such_issue() -> Response {
     )
 }
 
+/// `GET issue/{key}/comment` (`startAt`, `maxResults` up to 5000, `orderBy` `created`,
+/// `-created` or `+created`): a page of `PageOfComments`.
+pub(crate) fn list_comments(s: &mut State, key: &str, query: &crate::router::Params) -> Response {
+    use crate::router::param;
+    let Some(issue) = find_issue(s, key) else {
+        return no_such_issue();
+    };
+    let number = |name: &str, default: usize| -> Result<usize, String> {
+        match param(query, name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("The value '{v}' is not valid for the parameter '{name}'.")),
+        }
+    };
+    let (start, max) = match (number("startAt", 0), number("maxResults", 5000)) {
+        (Ok(a), Ok(b)) => (a, b.min(5000)),
+        (Err(m), _) | (_, Err(m)) => {
+            return jira_error(StatusCode::BAD_REQUEST, &[&m], &BTreeMap::new())
+        }
+    };
+    let mut all: Vec<(usize, &crate::Comment)> = issue.comments.iter().enumerate().collect();
+    match param(query, "orderBy") {
+        None | Some("created") | Some("+created") => {}
+        Some("-created") => all.reverse(),
+        Some(other) => {
+            return jira_error(
+                StatusCode::BAD_REQUEST,
+                &[&format!(
+                    "The orderBy '{other}' is not supported: use created, -created or +created."
+                )],
+                &BTreeMap::new(),
+            )
+        }
+    }
+    let total = all.len();
+    let page: Vec<Value> = all
+        .into_iter()
+        .skip(start)
+        .take(max)
+        .map(|(i, c)| json!({"id": (20_001 + i).to_string(), "body": c.body, "created": c.created, "updated": c.created}))
+        .collect();
+    axum::Json(json!({"startAt": start, "maxResults": max, "total": total, "comments": page}))
+        .into_response()
+}
+
 pub(crate) fn add_comment(s: &mut State, api: u8, key: &str, body: &Value) -> Response {
     let Some(issue) = find_issue(s, key) else {
         return no_such_issue();

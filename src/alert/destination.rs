@@ -107,8 +107,8 @@ fn lifecycle(wire: &WireDestination, p: &mut Problems) -> Option<Lifecycle> {
     let max_issues_per_hour = p.take(whole_number(
         &wire.max_issues_per_hour,
         "max_issues_per_hour",
-        1..=1_000,
-        "set a whole number from 1 to 1000, or leave it out for no limit",
+        1..=50,
+        "set a whole number from 1 to 50, or leave it out for no limit",
     ));
     Some(Lifecycle {
         resolve_when_clear: resolve_when_clear?,

@@ -291,7 +291,10 @@ async fn connect<'a, J: JiraApi, S: SecretSource>(
     let mut conn = Connection::new(dest, creds, fetched_at, user);
     if conn.via_gateway() {
         let scheme = conn.scheme.as_str();
-        match d.through_gateway(&mut conn, dest, None, cutoff, &meter).await {
+        match d
+            .through_gateway(&mut conn, dest, None, cutoff, &meter)
+            .await
+        {
             Ok(info) => gateway_checks(report, scheme, &conn.base, &info),
             Err(f) => {
                 report.failure("gateway", f);

@@ -8,11 +8,130 @@
 //! that acted on the issue, how, and how many comments and storm folds it carries.
 
 use crate::alert::{Alert, Lifecycle};
-use crate::failure::{Failure, FailureClass};
+use crate::failure::{quote, Failure, FailureClass};
 use crate::jira::{FoundIssue, JiraError, Transition, DONE, IN_PROGRESS, NEW};
+use crate::metrics::Status;
 use serde_json::{json, Value};
 
 const STATE_PREFIX: &str = "detection-state-";
+const PENDING_PREFIX: &str = "detection-pending-";
+
+/// What a run does to an existing issue. Until it is done, the issue carries the run's
+/// pending label (`detection-pending-<fingerprint>-<act>`), written with the run's
+/// fingerprint before the comment and removed after the last step: a redelivery that
+/// finds it finishes the run (the comment only if it is not there, the transition only if
+/// the status is not there yet); one that finds the fingerprint alone is a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Resolve,
+    Reopen,
+    /// group_repeats: the run becomes a comment on the open issue.
+    Repeat,
+    /// Storm control.
+    Fold,
+    /// A run older than the one that last changed the issue.
+    Older,
+}
+
+impl Act {
+    const ALL: [Act; 5] = [
+        Act::Resolve,
+        Act::Reopen,
+        Act::Repeat,
+        Act::Fold,
+        Act::Older,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Act::Resolve => "resolve",
+            Act::Reopen => "reopen",
+            Act::Repeat => "repeat",
+            Act::Fold => "fold",
+            Act::Older => "older",
+        }
+    }
+
+    pub fn goal(self) -> Option<Goal> {
+        match self {
+            Act::Resolve => Some(Goal::Resolve),
+            Act::Reopen => Some(Goal::Reopen),
+            _ => None,
+        }
+    }
+
+    pub fn status(self) -> Status {
+        match self {
+            Act::Resolve => Status::Resolved,
+            Act::Reopen => Status::Reopened,
+            _ => Status::Commented,
+        }
+    }
+
+    /// Why the run became a comment, for the answer.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Act::Fold => Some("storm"),
+            Act::Older => Some("older run"),
+            _ => None,
+        }
+    }
+
+    /// What the state label records.
+    pub fn action(self) -> Action {
+        match self {
+            Act::Resolve => Action::Cleared,
+            Act::Reopen => Action::Reopened,
+            _ => Action::Commented,
+        }
+    }
+
+    /// Whether the issue's status already is where the act's transition leads.
+    pub fn transitioned(self, issue: &FoundIssue) -> bool {
+        match self {
+            Act::Resolve => issue.is_done(),
+            Act::Reopen => issue.status_category.is_some() && !issue.is_done(),
+            _ => true,
+        }
+    }
+
+    /// The comment's note when a redelivery finishes the run (the first delivery's
+    /// figures are not known then).
+    pub fn resumed_note(self) -> &'static str {
+        match self {
+            Act::Resolve => "Detection cleared: a run found nothing (outcome NOT_MATCHED), so this issue is resolved.",
+            Act::Reopen => "The detection matched again soon after this issue was resolved: reopening it.",
+            Act::Repeat => "Repeated run of this detection (issue left open, so this run was added as a comment).",
+            Act::Fold => "Storm control: the detection reached max_issues_per_hour, so this run was added here instead of a new issue.",
+            Act::Older => "This run is older than the run that last changed this issue, so it was added as a comment and the issue's status was left as it is.",
+        }
+    }
+}
+
+/// The part of a fingerprint label that names the run.
+fn run_id(fingerprint: &str) -> &str {
+    fingerprint
+        .strip_prefix("detection-run-")
+        .unwrap_or(fingerprint)
+}
+
+pub fn pending_label(fingerprint: &str, act: Act) -> String {
+    format!("{PENDING_PREFIX}{}-{}", run_id(fingerprint), act.as_str())
+}
+
+/// The act this run left pending on the issue, if any.
+pub fn pending_of(issue: &FoundIssue, fingerprint: &str) -> Option<Act> {
+    let prefix = format!("{PENDING_PREFIX}{}-", run_id(fingerprint));
+    issue.labels.iter().find_map(|l| {
+        let act = l.strip_prefix(&prefix)?;
+        Act::ALL.into_iter().find(|a| a.as_str() == act)
+    })
+}
+
+/// Whether a comment's text is this run's (every run comment names its fingerprint).
+pub fn is_comment_of(comment: &str, fingerprint: &str) -> bool {
+    comment.contains(run_id(fingerprint))
+}
 
 /// Jira takes at most 5,000 comments per issue; the function stops adding its own a little
 /// before, leaving room for people's.
@@ -123,8 +242,8 @@ impl Marker {
         Marker {
             last_run: old.last_run.max(run),
             action: if newer { action } else { old.action },
-            comments: old.comments + 1,
-            folded: old.folded + u32::from(folded),
+            comments: old.comments.saturating_add(1),
+            folded: old.folded.saturating_add(u32::from(folded)),
         }
     }
 }
@@ -137,7 +256,8 @@ pub enum Matched {
     Repeat(FoundIssue),
     /// Resolved recently: reopen it, `hours` after it was resolved.
     Reopen(FoundIssue, f64),
-    /// Storm control: `count` issues in the last hour reached the limit.
+    /// Storm control: `count` issues in the last hour reached the limit; the run goes to
+    /// the newest open issue (else the newest).
     Fold(FoundIssue, usize),
     /// A newer run already acted on the resolved issue: the run is kept as a comment but
     /// does not reopen it.
@@ -151,24 +271,22 @@ pub fn decide_matched(alert: &Alert, latest: &[FoundIssue], run: i64, now: i64) 
     let Some(last) = latest.first() else {
         return Matched::Create;
     };
+    let room = |i: &FoundIssue| Marker::of(i).is_none_or(|m| m.comments < COMMENT_LIMIT);
     let marker = Marker::of(last);
-    let room = marker.is_none_or(|m| m.comments < COMMENT_LIMIT);
-    if last.is_done() && life.reopen_within_hours > 0 {
+    if last.is_done() && room(last) {
         if marker.is_some_and(|m| m.last_run > run) {
-            return if room {
-                Matched::Older(last.clone())
-            } else {
-                Matched::Create
-            };
+            return Matched::Older(last.clone());
         }
-        if let Some(hours) = hours_since_resolved(last, marker, run, now) {
-            if hours < f64::from(life.reopen_within_hours) && room {
-                return Matched::Reopen(last.clone(), hours);
+        if life.reopen_within_hours > 0 {
+            let hours = hours_since_resolved(last, marker, run, now);
+            if let Some(h) = hours.filter(|h| *h < f64::from(life.reopen_within_hours)) {
+                return Matched::Reopen(last.clone(), h);
             }
         }
     }
-    if dest.group_repeats && room {
-        if let Some(open) = latest.iter().find(|i| !i.is_done()) {
+    let open = latest.iter().find(|i| !i.is_done());
+    if dest.group_repeats {
+        if let Some(open) = open.filter(|i| room(i)) {
             return Matched::Repeat(open.clone());
         }
     }
@@ -177,11 +295,21 @@ pub fn decide_matched(alert: &Alert, latest: &[FoundIssue], run: i64, now: i64) 
             .iter()
             .filter(|i| i.created_at.is_some_and(|c| c > now - 3600))
             .count();
-        if recent >= limit as usize && room {
-            return Matched::Fold(last.clone(), recent);
+        let target = open.unwrap_or(last);
+        if recent >= limit as usize && room(target) {
+            return Matched::Fold(target.clone(), recent);
         }
     }
     Matched::Create
+}
+
+/// How many of the detection's newest issues a MATCHED run reads: enough to count a
+/// storm's hour and to find an open issue behind a resolved one.
+pub fn latest_wanted(alert: &Alert) -> u32 {
+    let dest = &alert.destination;
+    let storm = dest.lifecycle.max_issues_per_hour.unwrap_or(1);
+    let repeats = if dest.group_repeats { 10 } else { 1 };
+    storm.max(repeats).clamp(1, 50)
 }
 
 /// How long ago the issue was resolved, in hours. When this function resolved it, on the
@@ -225,19 +353,32 @@ pub fn choose(
     life: &Lifecycle,
     key: &str,
 ) -> Result<Value, Failure> {
+    let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
     let chosen = match (goal, &life.resolve_transition) {
-        (Goal::Resolve, Some(wanted)) => {
-            transitions.iter().find(|t| &t.id == wanted).or_else(|| {
-                transitions
-                    .iter()
-                    .find(|t| t.name.eq_ignore_ascii_case(wanted))
-            })
-        }
+        (Goal::Resolve, Some(wanted)) => transitions
+            .iter()
+            .find(|t| &t.id == wanted)
+            .or_else(|| transitions.iter().find(|t| same(&t.name, wanted))),
         (Goal::Resolve, None) => transitions.iter().find(|t| t.to_category == DONE),
         (Goal::Reopen, _) => transitions
             .iter()
             .find(|t| t.to_category == NEW || t.to_category == IN_PROGRESS),
     };
+    if let Some(t) = chosen.filter(|t| goal == Goal::Resolve && t.to_category != DONE) {
+        return Err(Failure::new(
+            FailureClass::BadInput,
+            format!(
+                "destination.resolve_transition {} leads to {} ({}), not to a status of the Done category",
+                quote(&t.name),
+                quote(&t.to_name),
+                quote(&t.to_category)
+            ),
+            format!(
+                "the run's comment was added to {key}; {}",
+                transition_fix(goal, life)
+            ),
+        ));
+    }
     let Some(t) = chosen else {
         return Err(no_transition(transitions, goal, life, key));
     };
@@ -255,27 +396,35 @@ pub fn choose(
     Ok(body)
 }
 
+/// The transitions offered, for an error message (Jira's names, quoted and bounded).
 fn available(transitions: &[Transition]) -> String {
     if transitions.is_empty() {
         return "none: the bot user may not transition this issue".into();
     }
-    transitions
+    let mut list: Vec<String> = transitions
         .iter()
+        .take(20)
         .map(|t| {
             format!(
                 "{} (id {}, to {} [{}])",
-                t.name, t.id, t.to_name, t.to_category
+                quote(&t.name),
+                quote(&t.id),
+                quote(&t.to_name),
+                quote(&t.to_category)
             )
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    if transitions.len() > 20 {
+        list.push(format!("and {} more", transitions.len() - 20));
+    }
+    list.join(", ")
 }
 
 fn no_transition(transitions: &[Transition], goal: Goal, life: &Lifecycle, key: &str) -> Failure {
     let what = match (goal, &life.resolve_transition) {
         (Goal::Resolve, Some(w)) => format!(
             "destination.resolve_transition {} is not a transition of {key}",
-            crate::failure::quote(w)
+            quote(w)
         ),
         (Goal::Resolve, None) => format!("{key} has no transition into a Done status"),
         (Goal::Reopen, _) => {

@@ -305,15 +305,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 .map(|c| &c.creds.token);
             let access = self
                 .gateway
-                .access(
-                    &self.jira,
-                    &dest.api_token_secret,
-                    &secret,
-                    refused,
-                    dest.timeout,
-                    cutoff,
-                    meter,
-                )
+                .access(&self.jira, dest, &secret, refused, cutoff, meter)
                 .await?;
             info.scopes = access.scopes;
             conn.creds = Arc::new(Credentials::plain(AuthScheme::Bearer, access.token));
@@ -577,10 +569,16 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 .time(jira.add_comment(call, flavor, key, body))
                 .await
                 .map(|()| Reply::Done),
-            Step::EditLabels { key, add, remove } => meter
+            Step::EditLabels {
+                key, add, remove, ..
+            } => meter
                 .time(jira.edit_labels(call, flavor, key, add, remove))
                 .await
                 .map(|()| Reply::Done),
+            Step::Comments { key } => meter
+                .time(jira.recent_comments(call, flavor, key))
+                .await
+                .map(Reply::Comments),
             Step::Transitions { key } => meter
                 .time(jira.transitions(call, flavor, key))
                 .await

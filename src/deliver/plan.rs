@@ -4,7 +4,10 @@
 //! unit-tested with plain values.
 
 use crate::alert::Alert;
-use crate::deliver::lifecycle::{self, decide_matched, Action, Goal, Marker, Matched};
+use crate::deliver::lifecycle::{
+    self, decide_matched, is_comment_of, latest_wanted, pending_label, pending_of, Act, Action,
+    Goal, Marker, Matched,
+};
 use crate::deliver::retry::Policy;
 use crate::failure::Failure;
 use crate::issue::{
@@ -19,6 +22,23 @@ use std::time::Duration;
 /// How long to wait after a create answered 5xx before searching for it (doubling each
 /// time): Jira Cloud's search index lags a few seconds behind a create.
 pub const CREATED_ANYWAY_WAIT: Duration = Duration::from_secs(2);
+
+/// How far a run's ran_at may be ahead of this function's clock.
+const MAX_SKEW: i64 = 300;
+
+/// A comment or label edit that failed: Jira's text, and the permission it needs.
+fn write_failure(step: &Step, e: StepError) -> Failure {
+    let forbidden = matches!(e, StepError::Jira(JiraError::Forbidden { .. }));
+    let rejected = matches!(e, StepError::Jira(JiraError::Rejected { .. }));
+    let mut f = Failure::from(e).at(step.name());
+    let fix = match step {
+        Step::Comment { .. } if forbidden || rejected => "give the bot user the Add Comments permission in the project (the issue's status may also forbid comments: its workflow property jira.issue.editable)",
+        Step::EditLabels { .. } if forbidden || rejected => "give the bot user the Edit Issues permission, and keep the Labels field on the issue's edit screen: the function labels the issues it acts on",
+        _ => return f,
+    };
+    f.fix = fix.into();
+    f
+}
 
 /// One request the plan needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,11 +65,18 @@ pub enum Step {
         key: String,
         body: Value,
     },
-    /// Adds and removes labels in one request (the fingerprint, the lifecycle state).
+    /// Adds and removes labels in one request: before the comment, the run's fingerprint,
+    /// its pending label and the lifecycle state (`Mark`); after the last step, the
+    /// pending label goes (`Unmark`).
     EditLabels {
         key: String,
         add: Vec<String>,
         remove: Vec<String>,
+        stage: Stage,
+    },
+    /// The issue's newest comments (is this run's there already?).
+    Comments {
+        key: String,
     },
     /// The transitions the bot user may make on the issue now.
     Transitions {
@@ -72,6 +99,12 @@ pub enum Step {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Mark,
+    Unmark,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     /// An earlier delivery of this run (its fingerprint label).
     EarlierDelivery,
@@ -88,10 +121,8 @@ pub enum Purpose {
 impl Step {
     pub fn policy(&self) -> Policy {
         match self {
-            Step::Create { .. }
-            | Step::Comment { .. }
-            | Step::EditLabels { .. }
-            | Step::Transition { .. } => Policy::Write,
+            // Adding and removing labels is idempotent: retried like a read.
+            Step::Create { .. } | Step::Comment { .. } | Step::Transition { .. } => Policy::Write,
             _ => Policy::Read,
         }
     }
@@ -124,7 +155,14 @@ impl Step {
             Step::Wait(_) => "waiting before searching again",
             Step::Create { .. } => "creating the issue",
             Step::Comment { .. } => "adding the run as a comment",
-            Step::EditLabels { .. } => "labelling the issue with this run's fingerprint",
+            Step::EditLabels {
+                stage: Stage::Mark, ..
+            } => "labelling the issue with this run's fingerprint",
+            Step::EditLabels {
+                stage: Stage::Unmark,
+                ..
+            } => "removing this run's pending label",
+            Step::Comments { .. } => "reading the issue's newest comments",
             Step::Transitions { .. } => "reading the issue's transitions",
             Step::Transition { goal, .. } => goal.as_str(),
             Step::Record { .. } => "recording the issue in the idempotency ledger",
@@ -141,6 +179,7 @@ pub enum Reply {
     Connected(ApiFlavor),
     Found(Vec<FoundIssue>),
     Transitions(Vec<Transition>),
+    Comments(Vec<String>),
     Created(CreatedIssue),
     Done,
 }
@@ -206,13 +245,13 @@ enum Ending {
 /// The existing issue this run acts on, and how.
 #[derive(Debug, Clone)]
 struct Target {
-    key: String,
-    /// The transition after the comment, if any.
-    goal: Option<Goal>,
-    status: Status,
-    /// The labels written after the comment: the fingerprint and the new state.
-    add: Vec<String>,
-    remove: Vec<String>,
+    act: Act,
+    /// The comment's note (after the run's details).
+    note: String,
+    /// A redelivery finishing the run: the comment only if it is not there, the
+    /// transition only if the status is not there yet (`transitioned`).
+    resumed: bool,
+    transitioned: bool,
 }
 
 /// One delivery's plan, for one alert.
@@ -252,7 +291,12 @@ impl<'a> Plan<'a> {
     /// `now`: epoch seconds, the lifecycle's clock (reopen window, storm hour).
     pub fn new(alert: &'a Alert, shared_ledger: bool, now: i64) -> Plan<'a> {
         let fingerprint = fingerprint_label(alert);
-        let run = alert.detection.ran_at_epoch.unwrap_or(now);
+        // A run "from the future" would pin its issue: no run counts as later than now
+        // plus a little clock skew.
+        let run = alert
+            .detection
+            .ran_at_epoch
+            .map_or(now, |r| r.min(now + MAX_SKEW));
         // Every issue carries the run's fingerprint (its redeliveries find it) and the
         // detection's label (its later runs find it); with a lifecycle, its state too.
         let mut system = vec![fingerprint.clone(), detection_label(alert)];
@@ -317,42 +361,60 @@ impl<'a> Plan<'a> {
                 self.search(jql, Purpose::CreatedAnyway, 1)
             }
             (Step::Create { .. }, Ok(Reply::Created(c))) => self.finish(Status::Created, c.key),
-            (Step::Comment { key, .. }, Ok(Reply::Done)) => {
-                // The fingerprint goes on the issue after the comment, so a redelivery
-                // answers duplicate; a failure between the two can only repeat the
-                // comment on redelivery, never lose it.
-                let (add, remove) = match &self.target {
-                    Some(t) => (t.add.clone(), t.remove.clone()),
-                    None => (vec![self.fingerprint.clone()], vec![]),
-                };
-                self.send(Step::EditLabels { key, add, remove })
-            }
-            (Step::EditLabels { key, .. }, Ok(Reply::Done)) => {
-                match self.target.as_ref().map(|t| (t.goal, t.status)) {
-                    // The transition comes last: a redelivery finds the fingerprint and
-                    // makes only the transition, never a second comment.
-                    Some((Some(_), _)) => self.send(Step::Transitions { key }),
-                    Some((None, status)) => self.finish(status, key),
-                    None => self.finish(Status::Commented, key),
+            (
+                Step::EditLabels {
+                    key,
+                    stage: Stage::Mark,
+                    ..
+                },
+                Ok(Reply::Done),
+            ) => match self.target.as_ref().is_some_and(|t| t.resumed) {
+                true => self.send(Step::Comments { key }),
+                false => self.comment(key),
+            },
+            (Step::Comments { key }, Ok(Reply::Comments(found))) => {
+                match found.iter().any(|c| is_comment_of(c, &self.fingerprint)) {
+                    true => self.after_comment(key),
+                    false => self.comment(key),
                 }
             }
+            (Step::Comment { key, .. }, Ok(Reply::Done)) => self.after_comment(key),
             (Step::Transitions { key }, Ok(Reply::Transitions(list))) => {
                 let goal = self
                     .target
                     .as_ref()
-                    .and_then(|t| t.goal)
+                    .and_then(|t| t.act.goal())
                     .unwrap_or(Goal::Resolve);
                 match lifecycle::choose(&list, goal, &self.alert.destination.lifecycle, &key) {
                     Ok(body) => self.send(Step::Transition { key, body, goal }),
                     Err(f) => self.fail(f),
                 }
             }
-            (Step::Transition { key, .. }, Ok(Reply::Done)) => {
-                let status = self.target.as_ref().map_or(Status::Resolved, |t| t.status);
-                self.finish(status, key)
-            }
+            (Step::Transition { key, .. }, Ok(Reply::Done)) => self.unmark(key),
             (Step::Transition { key, goal, .. }, Err(StepError::Jira(e))) => {
                 let f = lifecycle::refused(e, goal, &self.alert.destination.lifecycle, &key);
+                self.fail(f)
+            }
+            (
+                Step::EditLabels {
+                    key,
+                    stage: Stage::Unmark,
+                    ..
+                },
+                result,
+            ) => {
+                if let Err(e) = result {
+                    // Everything else happened; a redelivery would only tidy up.
+                    tracing::warn!(error = %Failure::from(e), issue_key = %key, "the run's pending label stays on the issue");
+                }
+                let status = self
+                    .target
+                    .as_ref()
+                    .map_or(Status::Commented, |t| t.act.status());
+                self.finish(status, key)
+            }
+            (step @ (Step::Comment { .. } | Step::EditLabels { .. }), Err(e)) => {
+                let f = write_failure(&step, e);
                 self.fail(f)
             }
             (Step::Record { .. } | Step::Release, result) => self.end(result.err()),
@@ -373,12 +435,12 @@ impl<'a> Plan<'a> {
             Claim::Busy => Next::Fail(in_progress()),
             Claim::Fresh(_) | Claim::TakeOver(_) => {
                 // A container's own ledger cannot see other containers, and a take-over
-                // cannot know whether the old holder created the issue: Jira decides. A
-                // lifecycle run may have stopped half way (commented, not transitioned):
-                // it always looks, to finish the transition without a second comment.
+                // cannot know whether the old holder created the issue (or stopped half way
+                // through a comment and a transition): Jira decides. A fresh claim on the
+                // shared ledger proves nothing of this run reached Jira beyond idempotent
+                // label edits.
                 let taken_over = matches!(claim, Claim::TakeOver(_));
-                self.search_first =
-                    !self.shared_ledger || taken_over || self.alert.destination.lifecycle.active();
+                self.search_first = !self.shared_ledger || taken_over;
                 self.keep_claim = taken_over;
                 self.send(Step::Connect)
             }
@@ -390,14 +452,8 @@ impl<'a> Plan<'a> {
         match (purpose, first) {
             (Purpose::EarlierDelivery, Some(issue)) => self.on_earlier(issue),
             (Purpose::OpenIssue, Some(issue)) => {
-                self.target = Some(Target {
-                    key: issue.key.clone(),
-                    goal: None,
-                    status: Status::Commented,
-                    add: vec![self.fingerprint.clone()],
-                    remove: vec![],
-                });
-                self.comment_on(issue.key, "Repeated run of this detection (issue left open, so this run was added as a comment).".into())
+                let note = Act::Repeat.resumed_note().to_string();
+                self.act_on(issue, Act::Repeat, note, false)
             }
             (Purpose::Latest, _) => self.on_latest(&found),
             (Purpose::ToResolve, None) => self.skip("nothing open"),
@@ -412,28 +468,24 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// This run reached Jira before. A lifecycle run that commented but whose transition
-    /// did not happen finishes the transition; anything else is a duplicate.
+    /// This run reached Jira before. If it left its pending label, it stopped half way:
+    /// finish it (the comment only if missing, the transition only if the status is not
+    /// there yet). Otherwise it is a duplicate.
     fn on_earlier(&mut self, issue: FoundIssue) -> Next {
-        let marker = Marker::of(&issue).filter(|m| m.last_run == self.run);
-        let goal = match marker.map(|m| m.action) {
-            Some(Action::Cleared) if !issue.is_done() => Some((Goal::Resolve, Status::Resolved)),
-            Some(Action::Reopened) if issue.is_done() => Some((Goal::Reopen, Status::Reopened)),
-            _ => None,
-        };
-        let Some((goal, status)) = goal else {
+        let Some(act) = pending_of(&issue, &self.fingerprint) else {
             return self.finish(Status::Duplicate, issue.key);
         };
-        tracing::info!(issue_key = %issue.key, "this run commented before but its transition did not happen; making it now");
+        tracing::info!(issue_key = %issue.key, "an earlier delivery of this run stopped half way; finishing it");
+        self.reason = act.reason();
         self.keep_claim = true;
+        let key = issue.key.clone();
         self.target = Some(Target {
-            key: issue.key.clone(),
-            goal: Some(goal),
-            status,
-            add: vec![],
-            remove: vec![],
+            act,
+            note: act.resumed_note().to_string(),
+            resumed: true,
+            transitioned: act.transitioned(&issue),
         });
-        self.send(Step::Transitions { key: issue.key })
+        self.send(Step::Comments { key })
     }
 
     /// No earlier delivery: resolve, look at the detection's issues, or create.
@@ -445,10 +497,8 @@ impl<'a> Plan<'a> {
             return self.search(jql, Purpose::ToResolve, 1);
         }
         if dest.lifecycle.active() {
-            // Enough of the newest issues to count a storm's last hour.
-            let max = dest.lifecycle.max_issues_per_hour.unwrap_or(1).clamp(1, 50);
             let jql = self.with_label(&label, " ORDER BY created DESC");
-            return self.search(jql, Purpose::Latest, max);
+            return self.search(jql, Purpose::Latest, latest_wanted(self.alert));
         }
         if dest.group_repeats {
             let jql = self.with_label(&label, " AND statusCategory != Done ORDER BY created DESC");
@@ -460,32 +510,24 @@ impl<'a> Plan<'a> {
     /// A MATCHED run with a lifecycle, given the detection's latest issues.
     fn on_latest(&mut self, latest: &[FoundIssue]) -> Next {
         let life = &self.alert.destination.lifecycle;
-        let (issue, action, status, goal, folded, note) =
-            match decide_matched(self.alert, latest, self.run, self.now) {
-                Matched::Create => return self.create(),
-                Matched::Repeat(i) => (i, Action::Commented, Status::Commented, None, false,
-                    "Repeated run of this detection (issue left open, so this run was added as a comment).".to_string()),
-                Matched::Reopen(i, hours) => (i, Action::Reopened, Status::Reopened, Some(Goal::Reopen), false,
-                    format!("The detection matched again {hours:.1} hours after this issue was resolved (reopen_within_hours is {}): reopening it.", life.reopen_within_hours)),
-                Matched::Fold(i, count) => {
-                    self.reason = Some("storm");
-                    let folded = Marker::of(&i).map_or(0, |m| m.folded) + 1;
-                    (i, Action::Commented, Status::Commented, None, true,
-                        format!("Storm control: {count} issues were created for this detection in the last hour (max_issues_per_hour is {}), so this run was added here instead of a new issue. Runs folded into this issue so far: {folded}.", life.max_issues_per_hour.unwrap_or(0)))
-                }
-                Matched::Older(i) => {
-                    self.reason = Some("older run");
-                    (i, Action::Commented, Status::Commented, None, false,
-                        "This run is older than the run that last changed this issue, so it was added as a comment and the issue's status was left as it is.".to_string())
-                }
-            };
-        self.act_on(issue, action, status, goal, folded);
-        let key = self
-            .target
-            .as_ref()
-            .map(|t| t.key.clone())
-            .unwrap_or_default();
-        self.comment_on(key, note)
+        let (issue, act, note) = match decide_matched(self.alert, latest, self.run, self.now) {
+            Matched::Create => return self.create(),
+            Matched::Repeat(i) => (i, Act::Repeat, Act::Repeat.resumed_note().to_string()),
+            Matched::Reopen(i, hours) => (i, Act::Reopen, format!(
+                "The detection matched again {hours:.1} hours after this issue was resolved (reopen_within_hours is {}): reopening it.",
+                life.reopen_within_hours
+            )),
+            Matched::Fold(i, count) => {
+                let folded = Marker::of(&i).map_or(0, |m| m.folded).saturating_add(1);
+                let note = format!(
+                    "Storm control: {count} issues were created for this detection in the last hour (max_issues_per_hour is {}), so this run was added here instead of a new issue. Runs folded into this issue so far: {folded}.",
+                    life.max_issues_per_hour.unwrap_or(0)
+                );
+                (i, Act::Fold, note)
+            }
+            Matched::Older(i) => (i, Act::Older, Act::Older.resumed_note().to_string()),
+        };
+        self.act_on(issue, act, note, true)
     }
 
     /// A clear: resolve the open issue unless a newer run acted on it.
@@ -494,46 +536,73 @@ impl<'a> Plan<'a> {
             tracing::info!(issue_key = %issue.key, newer_run = m.last_run, run = self.run, "a newer run acted on the open issue; this older clear leaves it open");
             return self.skip("older run");
         }
-        let det = &self.alert.detection;
-        let when = det.ran_at.as_deref().unwrap_or("an unknown time");
+        let when = self
+            .alert
+            .detection
+            .ran_at
+            .as_deref()
+            .unwrap_or("an unknown time");
         let note = format!("Detection cleared: the run at {when} found nothing (outcome NOT_MATCHED), so this issue is resolved.");
-        self.act_on(
-            issue,
-            Action::Cleared,
-            Status::Resolved,
-            Some(Goal::Resolve),
-            false,
-        );
-        let key = self
-            .target
-            .as_ref()
-            .map(|t| t.key.clone())
-            .unwrap_or_default();
-        self.comment_on(key, note)
+        self.act_on(issue, Act::Resolve, note, true)
     }
 
-    /// Sets the target issue and the labels that record what this run applies.
-    fn act_on(
-        &mut self,
-        issue: FoundIssue,
-        action: Action,
-        status: Status,
-        goal: Option<Goal>,
-        folded: bool,
-    ) {
-        let marker = Marker::after(Marker::of(&issue), self.run, action, folded);
-        let label = marker.to_label();
-        let remove = Marker::labels_of(&issue)
-            .into_iter()
-            .filter(|l| *l != label)
-            .collect();
+    /// Starts acting on an existing issue: the labels first (fingerprint, pending label,
+    /// and with a lifecycle the new state), then the comment, then any transition.
+    fn act_on(&mut self, issue: FoundIssue, act: Act, note: String, state: bool) -> Next {
+        let mut add = vec![
+            self.fingerprint.clone(),
+            pending_label(&self.fingerprint, act),
+        ];
+        let mut remove = Vec::new();
+        if state {
+            let folded = act == Act::Fold;
+            let marker = Marker::after(Marker::of(&issue), self.run, act.action(), folded);
+            let label = marker.to_label();
+            remove = Marker::labels_of(&issue)
+                .into_iter()
+                .filter(|l| *l != label)
+                .collect();
+            add.push(label);
+        }
+        self.reason = act.reason();
+        let key = issue.key.clone();
         self.target = Some(Target {
-            key: issue.key,
-            goal,
-            status,
-            add: vec![self.fingerprint.clone(), label],
-            remove,
+            act,
+            note,
+            resumed: false,
+            transitioned: false,
         });
+        self.send(Step::EditLabels {
+            key,
+            add,
+            remove,
+            stage: Stage::Mark,
+        })
+    }
+
+    /// The comment is there: the transition if the act has one (and it is not made
+    /// yet), else the pending label goes.
+    fn after_comment(&mut self, key: String) -> Next {
+        let transition = self
+            .target
+            .as_ref()
+            .is_some_and(|t| t.act.goal().is_some() && !t.transitioned);
+        match transition {
+            true => self.send(Step::Transitions { key }),
+            false => self.unmark(key),
+        }
+    }
+
+    fn unmark(&mut self, key: String) -> Next {
+        let Some(act) = self.target.as_ref().map(|t| t.act) else {
+            return self.finish(Status::Commented, key);
+        };
+        self.send(Step::EditLabels {
+            key,
+            add: vec![],
+            remove: vec![pending_label(&self.fingerprint, act)],
+            stage: Stage::Unmark,
+        })
     }
 
     fn search(&mut self, jql: String, purpose: Purpose, max: u32) -> Next {
@@ -599,8 +668,14 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// Adds the run to `key` as a comment: the run's details, then `note`.
-    fn comment_on(&mut self, key: String, note: String) -> Next {
+    /// Adds the run to `key` as a comment: the run's details, then the target's note
+    /// and the run's fingerprint (which tells a redelivery the comment is there).
+    fn comment(&mut self, key: String) -> Next {
+        let note = self
+            .target
+            .as_ref()
+            .map(|t| t.note.clone())
+            .unwrap_or_default();
         let mut body = describe(&self.alert.detection);
         body.note(format!("{note} Run fingerprint: {}", self.fingerprint));
         let body = body.render(self.flavor);

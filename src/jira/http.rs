@@ -475,6 +475,30 @@ impl JiraApi for JiraHttp {
             .map(|_| ())
     }
 
+    async fn recent_comments(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+    ) -> Result<Vec<String>, JiraError> {
+        let path = format!(
+            "{}/issue/{issue_key}/comment?orderBy=-created&maxResults=100",
+            flavor.path()
+        );
+        let v = self.send(call, Method::GET, &path, None, true).await?;
+        let list =
+            v.get("comments")
+                .and_then(Value::as_array)
+                .ok_or_else(|| JiraError::BadResponse {
+                    detail: "comments answer has no comments array".into(),
+                })?;
+        Ok(list
+            .iter()
+            .filter_map(|c| c.get("body"))
+            .map(|b| b.as_str().map_or_else(|| b.to_string(), str::to_string))
+            .collect())
+    }
+
     async fn transitions(
         &self,
         call: Call<'_>,

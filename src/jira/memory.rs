@@ -23,6 +23,7 @@ pub enum Op {
     GetJson,
     EditLabels,
     AddComment,
+    Comments,
     Transitions,
     Transition,
     TenantInfo,
@@ -419,14 +420,12 @@ impl JiraApi for MemoryJira {
     ) -> Result<AccessGrant, JiraError> {
         let mut s = self.state();
         s.calls.push((Op::OAuthToken, Instant::now()));
-        if let Some(e) = s
+        let fault = s
             .faults
             .get_mut(&Op::OAuthToken)
-            .and_then(VecDeque::pop_front)
-        {
-            if let Fault::Fail(e) = e {
-                return Err(e);
-            }
+            .and_then(VecDeque::pop_front);
+        if let Some(Fault::Fail(e)) = fault {
+            return Err(e);
         }
         let known = s
             .oauth_client
@@ -465,6 +464,25 @@ impl JiraApi for MemoryJira {
             }
         }
         finish((), late)
+    }
+
+    async fn recent_comments(
+        &self,
+        call: Call<'_>,
+        _flavor: ApiFlavor,
+        issue_key: &str,
+    ) -> Result<Vec<String>, JiraError> {
+        let late = self.enter(Op::Comments, call).await?;
+        let mut s = self.state();
+        let issue = Self::issue_mut(&mut s, issue_key)?;
+        let newest: Vec<String> = issue
+            .comments
+            .iter()
+            .rev()
+            .take(100)
+            .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
+            .collect();
+        finish(newest, late)
     }
 
     async fn transitions(

@@ -215,6 +215,14 @@ pub trait JiraApi: Send + Sync + 'static {
         add: &[String],
         remove: &[String],
     ) -> impl Future<Output = Result<(), JiraError>> + Send;
+    /// The newest comments of an issue (at most 100), each body as text (ADF serialised on
+    /// v3): whether a run's comment is already there.
+    fn recent_comments(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+    ) -> impl Future<Output = Result<Vec<String>, JiraError>> + Send;
     /// The transitions the user may make on the issue now, with their screens' fields.
     fn transitions(
         &self,
@@ -238,6 +246,96 @@ pub trait JiraApi: Send + Sync + 'static {
         issue_key: &str,
         body: &Value,
     ) -> impl Future<Output = Result<(), JiraError>> + Send;
+}
+
+/// One Jira shared by several owners (tests run two containers against one Jira).
+impl<T: JiraApi> JiraApi for std::sync::Arc<T> {
+    async fn server_info(&self, call: Call<'_>) -> Result<Deployment, JiraError> {
+        (**self).server_info(call).await
+    }
+    async fn search(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        jql: &str,
+        max_results: u32,
+        reconcile: &[String],
+    ) -> Result<Vec<FoundIssue>, JiraError> {
+        (**self)
+            .search(call, flavor, jql, max_results, reconcile)
+            .await
+    }
+    async fn create_issue(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        body: &str,
+    ) -> Result<CreatedIssue, JiraError> {
+        (**self).create_issue(call, flavor, body).await
+    }
+    async fn get_json(&self, call: Call<'_>, path: &str) -> Result<Value, JiraError> {
+        (**self).get_json(call, path).await
+    }
+    async fn tenant_info(&self, site: &JiraSite, timeout: Duration) -> Result<String, JiraError> {
+        (**self).tenant_info(site, timeout).await
+    }
+    async fn oauth_token(
+        &self,
+        auth: &JiraSite,
+        client_id: &str,
+        client_secret: &Token,
+        timeout: Duration,
+    ) -> Result<AccessGrant, JiraError> {
+        (**self)
+            .oauth_token(auth, client_id, client_secret, timeout)
+            .await
+    }
+    async fn edit_labels(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), JiraError> {
+        (**self)
+            .edit_labels(call, flavor, issue_key, add, remove)
+            .await
+    }
+    async fn recent_comments(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+    ) -> Result<Vec<String>, JiraError> {
+        (**self).recent_comments(call, flavor, issue_key).await
+    }
+    async fn transitions(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+    ) -> Result<Vec<Transition>, JiraError> {
+        (**self).transitions(call, flavor, issue_key).await
+    }
+    async fn transition(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        (**self).transition(call, flavor, issue_key, body).await
+    }
+    async fn add_comment(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        issue_key: &str,
+        body: &Value,
+    ) -> Result<(), JiraError> {
+        (**self).add_comment(call, flavor, issue_key, body).await
+    }
 }
 
 /// A JQL string literal.

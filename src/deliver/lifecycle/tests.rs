@@ -127,7 +127,7 @@ fn a_missing_transition_names_what_is_there_and_the_fix() {
     );
     assert!(
         f.message
-            .contains("Resolve Issue (id 5, to Resolve Issue [done])"),
+            .contains(r#""Resolve Issue" (id "5", to "Resolve Issue" ["done"])"#),
         "{}",
         f.message
     );

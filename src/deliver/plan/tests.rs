@@ -151,10 +151,11 @@ fn an_earlier_delivery_answers_duplicate_without_a_create() {
 }
 
 #[test]
-fn a_repeat_comments_on_the_open_issue_then_labels_it() {
+fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
     let a = alert(true);
     let mut plan = Plan::new(&a, false, NOW);
     let fp = plan.fingerprint().to_string();
+    let run = fp.strip_prefix("detection-run-").unwrap().to_string();
     started_on(&mut plan, ApiFlavor::V2);
     let open = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     assert_eq!(
@@ -165,13 +166,27 @@ fn a_repeat_comments_on_the_open_issue_then_labels_it() {
             max: 1
         }
     );
-    let comment = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
+    let pending = format!("detection-pending-{run}-repeat");
+    // The fingerprint and the pending label first: a redelivery finds them.
+    let mark = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
+    assert_eq!(
+        mark,
+        Step::EditLabels {
+            key: "SEC-3".into(),
+            add: vec![fp.clone(), pending.clone()],
+            remove: vec![],
+            stage: Stage::Mark
+        }
+    );
+    assert_eq!(mark.policy(), Policy::Read, "label edits are idempotent");
+    let comment = sent(plan.on_reply(Ok(Reply::Done)));
     match &comment {
         Step::Comment { key, body } => {
             assert_eq!(key, "SEC-3");
-            // v2: wiki text, saying why it is a comment.
+            // v2: wiki text, saying why it is a comment and naming the run.
             let text = body.as_str().unwrap();
             assert!(text.contains("Repeated run of this detection"), "{text}");
+            assert!(text.contains(&run), "{text}");
         }
         other => panic!("{other:?}"),
     }
@@ -179,21 +194,77 @@ fn a_repeat_comments_on_the_open_issue_then_labels_it() {
         sent(plan.on_reply(Ok(Reply::Done))),
         Step::EditLabels {
             key: "SEC-3".into(),
-            add: vec![fp],
-            remove: vec![]
+            add: vec![],
+            remove: vec![pending],
+            stage: Stage::Unmark
         }
     );
-    let labelled = plan.on_reply(Ok(Reply::Done));
+    let unmarked = plan.on_reply(Ok(Reply::Done));
     assert_eq!(
         booked(
             &mut plan,
-            labelled,
+            unmarked,
             Step::Record {
                 key: "SEC-3".into()
             }
         ),
         Next::Finish(Status::Commented, "SEC-3".into())
     );
+}
+
+#[test]
+fn a_run_found_with_its_pending_label_is_finished_without_a_second_comment() {
+    let a = alert(true);
+    let mut plan = Plan::new(&a, false, NOW);
+    let fp = plan.fingerprint().to_string();
+    let run = fp.strip_prefix("detection-run-").unwrap().to_string();
+    let search = started(&mut plan);
+    assert!(matches!(
+        search,
+        Step::Search {
+            purpose: Purpose::EarlierDelivery,
+            ..
+        }
+    ));
+    let mut issue = found("SEC-3");
+    issue.labels = vec![fp.clone(), format!("detection-pending-{run}-repeat")];
+    let read = sent(plan.on_reply(Ok(Reply::Found(vec![issue]))));
+    assert_eq!(
+        read,
+        Step::Comments {
+            key: "SEC-3".into()
+        }
+    );
+    // The comment is there (it names the run): straight to the pending label.
+    let theirs = format!("... Run fingerprint: {fp}");
+    let next = sent(plan.on_reply(Ok(Reply::Comments(vec!["other".into(), theirs]))));
+    assert!(
+        matches!(
+            next,
+            Step::EditLabels {
+                stage: Stage::Unmark,
+                ..
+            }
+        ),
+        "{next:?}"
+    );
+
+    // Without its comment: the comment is made.
+    let mut plan = Plan::new(&a, false, NOW);
+    started(&mut plan);
+    let mut issue = found("SEC-3");
+    issue.labels = vec![fp.clone(), format!("detection-pending-{run}-repeat")];
+    sent(plan.on_reply(Ok(Reply::Found(vec![issue]))));
+    let next = sent(plan.on_reply(Ok(Reply::Comments(vec!["other".into()]))));
+    assert!(matches!(next, Step::Comment { .. }), "{next:?}");
+
+    // The fingerprint alone: a duplicate.
+    let mut plan = Plan::new(&a, false, NOW);
+    started(&mut plan);
+    let mut issue = found("SEC-3");
+    issue.labels = vec![fp];
+    let next = plan.on_reply(Ok(Reply::Found(vec![issue])));
+    assert!(matches!(next, Next::Send(Step::Record { .. })), "{next:?}");
 }
 
 #[test]

@@ -65,6 +65,14 @@ impl JiraApi for PanicsOnBoom {
     ) -> Result<(), JiraError> {
         self.0.edit_labels(call, flavor, key, add, remove).await
     }
+    async fn recent_comments(
+        &self,
+        call: Call<'_>,
+        flavor: ApiFlavor,
+        key: &str,
+    ) -> Result<Vec<String>, JiraError> {
+        self.0.recent_comments(call, flavor, key).await
+    }
     async fn transitions(
         &self,
         call: Call<'_>,
