@@ -16,6 +16,8 @@ mod creation;
 mod destination_check;
 /// The fake Jira itself rejects what Jira rejects, with Jira's messages.
 mod fake_jira;
+/// Scoped API tokens and service-account OAuth through the Atlassian gateway.
+mod gateway;
 /// The idempotency ledger: containers sharing a DynamoDB table (moto); its failure modes.
 mod ledger;
 /// Resolve, reopen and storm control on Cloud and Server/DC.

@@ -121,6 +121,23 @@ pub fn app(jira: &FakeJira) -> Arc<TestApp> {
     app_allowing(jira, "127.0.0.1")
 }
 
+/// The app with the Atlassian gateway at `gateway` (`ATLASSIAN_API_URL` and
+/// `ATLASSIAN_AUTH_URL` both): a container of its own.
+pub fn app_with_gateway(jira: &FakeJira, gateway: &str) -> Arc<TestApp> {
+    let ledger = Ledger::Memory(MemoryLedger::new(system_clock(), Duration::from_secs(60)));
+    Arc::new(App {
+        deliverer: Deliverer::new(
+            JiraHttp::new().unwrap(),
+            SecretCache::new(secrets_from(jira), Duration::from_secs(300)),
+            AllowedHosts::parse(&jira.base_url.replace("http://", "")).unwrap(),
+            ledger,
+        )
+        .with_gateway(detection_jira::gateway::Gateway::new(gateway, gateway).unwrap()),
+        max_concurrency: 10,
+        metrics: no_metrics(),
+    })
+}
+
 /// The app with its own `ALLOWED_JIRA_HOSTS`.
 pub fn app_allowing(jira: &FakeJira, allowed: &str) -> Arc<TestApp> {
     assemble(
