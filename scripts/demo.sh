@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 CLOUD=127.0.0.1:${DEMO_CLOUD_PORT:-18080}
 SERVER=127.0.0.1:${DEMO_SERVER_PORT:-18081}
+# The Atlassian API gateway and token endpoint stand-in (scoped tokens, OAuth).
+GATEWAY=127.0.0.1:${DEMO_GATEWAY_PORT:-18083}
 RUNTIME_PORT=${DEMO_RUNTIME_PORT:-9000}
 
 MOTO=127.0.0.1:${DEMO_MOTO_PORT:-18082}
@@ -43,13 +45,14 @@ wait_port() {
   return 1
 }
 
-target/debug/fake-jira --cloud "$CLOUD" --server "$SERVER" >"$RUN/stand-in.log" 2>&1 &
+target/debug/fake-jira --cloud "$CLOUD" --server "$SERVER" --gateway "$GATEWAY" >"$RUN/stand-in.log" 2>&1 &
 pids+=($!)
 .venv/bin/moto_server -H "${MOTO%:*}" -p "${MOTO#*:}" >"$RUN/moto.log" 2>&1 &
 pids+=($!)
 cargo lambda watch --only-lambda-apis -P "$RUNTIME_PORT" >"$RUN/watch.log" 2>&1 &
 pids+=($!)
 wait_port "$CLOUD"
+wait_port "$GATEWAY"
 wait_port "127.0.0.1:$RUNTIME_PORT"
 wait_port "$MOTO"
 # The idempotency table, as the SAM template creates it.
@@ -73,6 +76,7 @@ env AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$RUNTIME_PORT/.rt" \
   AWS_ENDPOINT_URL_SECRETS_MANAGER="http://$CLOUD" \
   AWS_ENDPOINT_URL_DYNAMODB="http://$MOTO" IDEMPOTENCY_TABLE=detection-jira-ledger \
   ALLOWED_JIRA_HOSTS="$CLOUD,$SERVER" \
+  ATLASSIAN_API_URL="http://$GATEWAY" ATLASSIAN_AUTH_URL="http://$GATEWAY" \
   target/debug/detection-jira >"$RUN/function.log" 2>&1 &
 pids+=($!)
 

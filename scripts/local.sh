@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local loop in one command: builds, starts the stand-in (fake Jira Cloud on :18080,
-# Server/DC on :18081, Secrets Manager with the demo secret jira/demo) and the function
+# Server/DC on :18081, the Atlassian gateway on :18083, Secrets Manager with the demo
+# secrets jira/demo, jira/demo-scoped and jira/demo-oauth) and the function
 # under `cargo lambda watch` on :9000, which rebuilds it when src/ changes. Then, from
 # another terminal:
 #     make invoke EVENT=events/alert-cloud.json
@@ -20,9 +21,10 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-target/debug/fake-jira --cloud 127.0.0.1:18080 --server 127.0.0.1:18081 &
+target/debug/fake-jira --cloud 127.0.0.1:18080 --server 127.0.0.1:18081 --gateway 127.0.0.1:18083 &
 pids+=($!)
 ALLOWED_JIRA_HOSTS=127.0.0.1:18080,127.0.0.1:18081 \
+  ATLASSIAN_API_URL=http://127.0.0.1:18083 ATLASSIAN_AUTH_URL=http://127.0.0.1:18083 \
   AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:18080 AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
   cargo lambda watch &
