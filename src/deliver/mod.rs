@@ -119,7 +119,7 @@ impl Run<'_> {
             Err(StepError::Jira(
                 e @ (JiraError::Unauthorized { .. } | JiraError::Forbidden { .. }),
             )) => {
-                let scope = crate::gateway::scope_needed(step.policy() == Policy::Write, "");
+                let scope = crate::gateway::scope_needed(step.writes(), "");
                 let f = crate::gateway::refused(e, conn.scheme.as_str(), scope).at(step.name());
                 Err(StepError::Failed(f))
             }

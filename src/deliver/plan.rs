@@ -127,6 +127,17 @@ impl Step {
         }
     }
 
+    /// Whether the step changes Jira (the scope it needs through the gateway).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Step::Create { .. }
+                | Step::Comment { .. }
+                | Step::EditLabels { .. }
+                | Step::Transition { .. }
+        )
+    }
+
     /// The step as failure messages name it.
     pub fn name(&self) -> &'static str {
         match self {

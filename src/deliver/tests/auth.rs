@@ -201,3 +201,25 @@ async fn basic_credentials_never_go_to_the_gateway() {
     );
     assert!(d.jira.calls().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_label_edit_refused_for_its_scope_names_the_write_scope() {
+    let d = scoped();
+    let grouped = |v: &mut serde_json::Value| v["destination"]["group_repeats"] = json!(true);
+    deliver(&d, &alert(grouped)).await.unwrap();
+    let scope = || JiraError::Unauthorized {
+        detail: "Unauthorized; scope does not match".into(),
+    };
+    d.jira.fail_next(Op::EditLabels, scope());
+    d.jira.fail_next(Op::EditLabels, scope());
+    let repeat = alert(|v| {
+        grouped(v);
+        v["detection"]["search_id"] = json!("s2");
+    });
+    let f = deliver(&d, &repeat).await.unwrap_err();
+    assert!(
+        f.message.contains("needs: write:jira-work"),
+        "{}",
+        f.message
+    );
+}
