@@ -66,7 +66,8 @@ async fn the_same_alert_to_two_containers_at_once_makes_one_issue() {
         got.sort();
         assert!(
             got == ["created", "duplicate"] || got == ["created", "in-progress"],
-            "run {n}: {got:?}"
+            "run {n}: {got:?} ({ra:?} / {rb:?}); issues: {:?}",
+            jira.created().iter().map(|i| &i.key).collect::<Vec<_>>()
         );
     }
     assert_eq!(jira.created().len(), 5, "one issue per run");

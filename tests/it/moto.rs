@@ -1,6 +1,7 @@
 //! Secrets Manager through the real SDK against a moto server on loopback, reached the way
 //! production configures an endpoint: `AWS_ENDPOINT_URL_SECRETS_MANAGER`-style endpoint URL.
-//! moto comes from `make deps` (.venv/bin/moto_server) or MOTO_SERVER.
+//! moto comes from `make deps` (.venv) or MOTO_PYTHON, served one request at a time
+//! (tests/moto_serial.py).
 
 use crate::common::*;
 use detection_jira::secrets::{SecretSource, SecretsManager};

@@ -399,24 +399,29 @@ impl Drop for Moto {
     }
 }
 
-fn moto_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("MOTO_SERVER") {
+/// The Python with moto installed (`.venv`, or `MOTO_PYTHON`).
+fn moto_python() -> PathBuf {
+    if let Ok(p) = std::env::var("MOTO_PYTHON") {
         return p.into();
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     if venv.exists() {
         return venv;
     }
-    panic!("moto_server not found: run `make deps` (installs moto[server] into .venv) or set MOTO_SERVER");
+    panic!("moto not found: run `make deps` (installs moto[server] into .venv) or set MOTO_PYTHON");
 }
 
+/// moto's server behind one lock (`tests/moto_serial.py`): DynamoDB's conditional writes are
+/// atomic, moto's threaded server's are not.
 pub async fn start_moto() -> Moto {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(moto_binary())
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto_serial.py");
+    let child = Command::new(moto_python())
+        .arg(script)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
