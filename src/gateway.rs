@@ -38,7 +38,8 @@ pub struct Access {
     use_until: Instant,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Access>>>;
+/// The latest grant of a credential, or its refusal and until when it is repeated.
+type Slot = Arc<tokio::sync::Mutex<Option<Result<Access, (Failure, Instant)>>>>;
 
 pub struct Gateway {
     pub api: JiraSite,
@@ -108,6 +109,17 @@ impl Gateway {
                 f
             })?
             .clone();
+        if !is_cloud_id(&found) {
+            return Err(Failure::new(
+                FailureClass::Rejected,
+                format!(
+                    "{}/_edge/tenant_info answered a cloud id that is not one ({}); nothing was sent",
+                    site.base,
+                    crate::failure::quote(&found)
+                ),
+                "check destination.instance_url is the Jira Cloud site (https://<name>.atlassian.net), or put the site's cloud_id in the secret",
+            ));
+        }
         match from_secret {
             Some(own) if !own.eq_ignore_ascii_case(&found) => Err(Failure::bad_input(
                 format!(
@@ -121,42 +133,98 @@ impl Gateway {
     }
 
     /// An access token for an `oauth` secret: the cached one unless it is `stale` (Jira
-    /// refused it) or about to expire; else one client-credentials grant, which alerts
-    /// arriving meanwhile wait for.
+    /// refused it), about to expire, or `fresh` is asked for (the preflight); else one
+    /// client-credentials grant, which alerts arriving meanwhile wait for. A refusal is
+    /// kept for a minute, so waiting alerts share it instead of asking again one by one.
+    /// The cache is per credential (its client secret's hash too): a changed secret is
+    /// used at once.
     pub async fn access<J: JiraApi>(
         &self,
         jira: &J,
         dest: &Destination,
         creds: &Credentials,
-        stale: Option<&Token>,
+        reuse: Reuse<'_>,
         cutoff: Instant,
         meter: &Meter,
     ) -> Result<Access, Failure> {
-        let (secret_id, timeout) = (&dest.api_token_secret, dest.timeout);
+        let fresh = reuse == Reuse::Never;
+        let stale = match reuse {
+            Reuse::Unless(t) => Some(t),
+            _ => None,
+        };
         let client_id = creds.client_id.as_deref().unwrap_or_default();
-        let slot = bounded_entry(&self.tokens, &format!("{secret_id}|{client_id}"));
-        let mut cached = slot.lock().await;
-        if let Some(a) = cached.as_ref() {
-            let refused = stale.is_some_and(|s| *s == a.token);
-            if !refused && Instant::now() < a.use_until {
-                return Ok(a.clone());
+        let slot = bounded_entry(&self.tokens, &token_key(&dest.api_token_secret, creds));
+        let Ok(mut cached) = tokio::time::timeout_at(cutoff, slot.lock()).await else {
+            return Err(Failure::deadline());
+        };
+        match cached.as_ref() {
+            Some(Ok(a)) if !fresh && stale != Some(&a.token) && Instant::now() < a.use_until => {
+                return Ok(a.clone())
             }
+            Some(Err((f, until))) if !fresh && Instant::now() < *until => return Err(f.clone()),
+            _ => {}
         }
         let grant = retrying(Policy::Read, cutoff, meter, || {
-            meter.time(jira.oauth_token(&self.auth, client_id, &creds.token, timeout))
+            meter.time(jira.oauth_token(&self.auth, client_id, &creds.token, dest.timeout))
         })
-        .await
-        .map_err(token_failure)?;
-        // Refreshed a minute early (at most halfway through a short life).
-        let early = Duration::from_secs(60).min(grant.expires_in / 2);
+        .await;
+        let grant = match grant {
+            Ok(g) => g,
+            Err(e) => {
+                let refused = is_refusal(&e);
+                let f = token_failure(e);
+                if refused {
+                    *cached = Some(Err((f.clone(), Instant::now() + REFUSAL_KEPT)));
+                }
+                return Err(f);
+            }
+        };
+        // At most a day; refreshed a minute early (at most halfway through a short life).
+        let life = grant.expires_in.min(Duration::from_secs(86_400));
+        let early = Duration::from_secs(60).min(life / 2);
         let access = Access {
             token: grant.token,
             scopes: grant.scopes,
-            use_until: Instant::now() + grant.expires_in - early,
+            use_until: Instant::now() + life - early,
         };
-        *cached = Some(access.clone());
+        *cached = Some(Ok(access.clone()));
         Ok(access)
     }
+}
+
+/// Whether a cached access token may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse<'a> {
+    Cached,
+    /// Unless it is this one (Jira refused it).
+    Unless(&'a Token),
+    /// A new one whatever is cached (the preflight).
+    Never,
+}
+
+/// How long a refused token request is answered from memory.
+const REFUSAL_KEPT: Duration = Duration::from_secs(60);
+
+/// The cache key of a credential: secret, client id and a hash of the client secret.
+fn token_key(secret_id: &str, creds: &Credentials) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(creds.token.expose().as_bytes());
+    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let client_id = creds.client_id.as_deref().unwrap_or_default();
+    format!("{secret_id}|{client_id}|{short}")
+}
+
+fn is_refusal(e: &JiraError) -> bool {
+    matches!(
+        e,
+        JiraError::Unauthorized { .. } | JiraError::Forbidden { .. } | JiraError::Rejected { .. }
+    )
+}
+
+/// A cloud id as Atlassian writes them: hexadecimal digits and dashes (it goes into the
+/// gateway's path, so nothing else may).
+pub fn is_cloud_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 /// The cell of `key`, made if missing; past the bound, idle cells are forgotten.
@@ -170,11 +238,7 @@ fn bounded_entry<T: Default>(map: &Mutex<HashMap<String, Arc<T>>>, key: &str) ->
 
 /// The token endpoint refused or failed: what it means for a service account.
 fn token_failure(e: JiraError) -> Failure {
-    let refused = matches!(
-        e,
-        JiraError::Unauthorized { .. } | JiraError::Forbidden { .. } | JiraError::Rejected { .. }
-    );
-    if !refused {
+    if !is_refusal(&e) {
         return Failure::from(e).at("getting an OAuth access token");
     }
     Failure::new(
@@ -193,21 +257,36 @@ pub fn scope_needed(writes: bool, path: &str) -> &'static str {
     }
 }
 
+/// Whether a refusal through the gateway is about a scope (Atlassian answers a missing
+/// scope with 401 "Unauthorized; scope does not match").
+pub fn is_scope_refusal(e: &JiraError) -> bool {
+    matches!(
+        e,
+        JiraError::Unauthorized { .. } | JiraError::Forbidden { .. }
+    ) && e.to_string().to_ascii_lowercase().contains("scope")
+}
+
 /// A gateway refusal after one refresh: a missing scope (named), or a credential refused.
 pub fn refused(e: JiraError, scheme: &str, scope: &str) -> Failure {
     let detail = e.to_string();
-    if detail.to_ascii_lowercase().contains("scope") || matches!(e, JiraError::Forbidden { .. }) {
+    if is_scope_refusal(&e) {
+        let fix = match scheme {
+            "oauth" => format!("add {scope} to the service account's OAuth credential (the function needs {})", SCOPES.join(", ")),
+            _ => format!("create a new scoped API token with {scope} and the other scopes the function needs ({}): a token's scopes are fixed when it is made", SCOPES.join(", ")),
+        };
         return Failure::new(
             FailureClass::Permission,
-            format!("the {scheme} credential lacks the scope this request needs: {scope} ({detail})"),
-            format!("add {scope} to the credential's scopes (the function needs {}); a scoped API token's scopes are fixed at creation: create a new one", SCOPES.join(", ")),
+            format!(
+                "the {scheme} credential lacks the scope this request needs: {scope} ({detail})"
+            ),
+            fix,
         );
     }
     Failure::new(
         FailureClass::Auth,
         format!("the Atlassian API gateway refused the {scheme} credential ({detail})"),
         match scheme {
-            "oauth" => "a new access token was fetched once and refused too: check the service account still exists, has access to Jira on this site, and its credential has not expired or been revoked",
+            "oauth" => "a new access token was fetched and refused too: check the service account still exists, has access to Jira on this site, and its credential has not expired or been revoked",
             _ => "the scoped API token was refused: it may have expired or been revoked (they last at most a year); create a new one with the scopes the function needs and store it in the secret",
         },
     )

@@ -292,7 +292,7 @@ async fn connect<'a, J: JiraApi, S: SecretSource>(
     if conn.via_gateway() {
         let scheme = conn.scheme.as_str();
         match d
-            .through_gateway(&mut conn, dest, None, cutoff, &meter)
+            .through_gateway(&mut conn, dest, None, true, cutoff, &meter)
             .await
         {
             Ok(info) => gateway_checks(report, scheme, &conn.base, &info),

@@ -10,7 +10,7 @@ pub use plan::{Next, Plan, Purpose, Reply, Step, StepError};
 
 use crate::alert::{Alert, ApiVersion, Destination};
 use crate::failure::Failure;
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, Reuse};
 use crate::hosts::{self, AllowedHosts, JiraSite};
 use crate::issue::ApiFlavor;
 use crate::jira::{Call, Deployment, JiraApi, JiraError};
@@ -116,12 +116,18 @@ impl Run<'_> {
             return result;
         };
         match result {
-            Err(StepError::Jira(
-                e @ (JiraError::Unauthorized { .. } | JiraError::Forbidden { .. }),
-            )) => {
+            // A 403 is Jira's own permission answer: the usual fixes hold.
+            Err(StepError::Jira(e @ JiraError::Unauthorized { .. }))
+            | Err(StepError::Jira(e @ JiraError::Forbidden { .. }))
+                if matches!(e, JiraError::Unauthorized { .. })
+                    || crate::gateway::is_scope_refusal(&e) =>
+            {
                 let scope = crate::gateway::scope_needed(step.writes(), "");
-                let f = crate::gateway::refused(e, conn.scheme.as_str(), scope).at(step.name());
-                Err(StepError::Failed(f))
+                Err(StepError::Failed(crate::gateway::refused(
+                    e,
+                    conn.scheme.as_str(),
+                    scope,
+                )))
             }
             other => other,
         }
@@ -261,7 +267,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let user = user_for(dest, &creds)?;
         let mut conn = Connection::new(dest, creds, fetched_at, user);
         if conn.via_gateway() {
-            self.through_gateway(&mut conn, dest, stale, cutoff, meter)
+            self.through_gateway(&mut conn, dest, stale, false, cutoff, meter)
                 .await?;
             return Ok(conn);
         }
@@ -275,11 +281,14 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     /// Points a `scoped` or `oauth` connection at the gateway: the site's cloud id (checked
     /// before any credential is sent), then for `oauth` an access token. The gateway is
     /// Jira Cloud: REST v3 unless the destination asks for 2.
+    /// `fresh`: a new access token whatever is cached (the preflight tests the secret as
+    /// it is now).
     pub async fn through_gateway(
         &self,
         conn: &mut Connection<'_>,
         dest: &Destination,
         stale: Option<&Connection<'_>>,
+        fresh: bool,
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<GatewayInfo, Failure> {
@@ -303,9 +312,14 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             let refused = stale
                 .filter(|c| c.scheme == AuthScheme::OAuth)
                 .map(|c| &c.creds.token);
+            let reuse = match (fresh, refused) {
+                (true, _) => Reuse::Never,
+                (false, Some(token)) => Reuse::Unless(token),
+                (false, None) => Reuse::Cached,
+            };
             let access = self
                 .gateway
-                .access(&self.jira, dest, &secret, refused, cutoff, meter)
+                .access(&self.jira, dest, &secret, reuse, cutoff, meter)
                 .await?;
             info.scopes = access.scopes;
             conn.creds = Arc::new(Credentials::plain(AuthScheme::Bearer, access.token));

@@ -437,7 +437,16 @@ impl JiraApi for JiraHttp {
                 Some(body.to_string()),
                 false,
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // A token endpoint's answer is never quoted: it may hold a token.
+                JiraError::BadResponse { .. } => JiraError::BadResponse {
+                    detail:
+                        "the token endpoint's answer is not JSON (not shown: it may hold a token)"
+                            .into(),
+                },
+                other => other,
+            })?;
         let token = v.get("access_token").and_then(Value::as_str);
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(JiraError::BadResponse {

@@ -255,3 +255,18 @@ async fn the_preflight_reports_the_mode_the_cloud_id_and_missing_scopes() {
     assert_eq!(report["ok"], false);
     assert!(!report.to_string().contains(CLIENT_SECRET));
 }
+
+#[tokio::test]
+async fn a_403_through_the_gateway_is_a_permission_not_a_scope() {
+    // The service account may browse but not create: Jira's own 403, whose fix is the
+    // project permission, as for a basic user.
+    let account = format!("{CLIENT_ID}@serviceaccount.atlassian.com");
+    let (jira, gateway) = site(oauth_secret(), &ALL).await;
+    jira.configure(|c| c.read_only_users.push(account.clone()));
+    let app = app_with_gateway(&jira, &gateway);
+    let f = invoke(&app, run(&jira.base_url, 1)).await.unwrap_err();
+    assert_eq!(f.class.as_str(), "permission", "{f}");
+    assert!(f.fix.contains("Create Issues"), "{}", f.fix);
+    assert!(!f.message.contains("scope"), "{}", f.message);
+    assert_eq!(jira.token_requests(), 1, "a 403 needs no new token");
+}
