@@ -101,6 +101,18 @@ fn sqs_fifo(alerts: &[Value]) -> Value {
     event
 }
 
+/// The bare bootstrap (`perf`'s `bare-bootstrap`, built by scripts/bench.sh), if built.
+fn bare_binary() -> Option<String> {
+    let path = std::env::var("BENCH_BARE").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/bare-bootstrap").to_string()
+    });
+    std::path::Path::new(&path).exists().then_some(path)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -133,36 +145,65 @@ async fn main() {
     println!("\n| measure | value | target |\n|---|---|---|");
 
     // Cold start: process start to the first poll, and to the end of the first invocation
-    // (secret fetch, serverInfo, search, create against the local fake).
-    let mut to_poll = Vec::new();
-    let mut to_first = Vec::new();
+    // (secret fetch, serverInfo, search, create against the local fake); the same for a
+    // bare `lambda_runtime` bootstrap answering `{}` (the floor), run alternately.
+    let bare = bare_binary();
+    let (mut to_poll, mut to_first) = (Vec::new(), Vec::new());
+    let (mut bare_poll, mut bare_first) = (Vec::new(), Vec::new());
     for n in 0..runs {
         let j = jira(Duration::ZERO).await;
         let rt = RuntimeApi::start().await;
-        let (_f, started) = start(&rt, &j, 10);
+        let (f, started) = start(&rt, &j, 10);
         let answer = rt
             .invoke(alert(&j.base_url, n, 300), Duration::from_secs(30))
             .await;
         assert_eq!(answer.result.as_ref().unwrap()["status"], "created");
-        to_poll.push(
-            rt.first_poll()
-                .unwrap()
-                .duration_since(started)
-                .as_secs_f64()
-                * 1e3,
-        );
-        to_first.push(answer.finished.duration_since(started).as_secs_f64() * 1e3);
+        to_poll.push(ms(rt.first_poll().unwrap().duration_since(started)));
+        to_first.push(ms(answer.finished.duration_since(started)));
+        drop(f);
+        if let Some(bare) = &bare {
+            let rt = RuntimeApi::start().await;
+            let started = Instant::now();
+            let _b = Running(
+                function_command(bare, &rt)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start the bare bootstrap"),
+            );
+            let answer = rt.invoke(json!({"n": n}), Duration::from_secs(30)).await;
+            assert_eq!(answer.result.unwrap(), json!({}));
+            bare_poll.push(ms(rt.first_poll().unwrap().duration_since(started)));
+            bare_first.push(ms(answer.finished.duration_since(started)));
+        }
     }
+    let (poll, first) = (median(to_poll), median(to_first));
     row(
         "cold start: process start to first runtime poll (median)",
-        format!("{:.1} ms", median(to_poll)),
+        format!("{poll:.1} ms"),
         "< 15 ms",
     );
     row(
         "cold start: process start to end of first invocation (median)",
-        format!("{:.1} ms", median(to_first)),
+        format!("{first:.1} ms"),
         "-",
     );
+    if bare.is_some() {
+        let (bp, bf) = (median(bare_poll), median(bare_first));
+        row(
+            "bare lambda_runtime bootstrap: to first poll / to end of first invocation",
+            format!("{bp:.1} ms / {bf:.1} ms"),
+            "-",
+        );
+        row(
+            "function / bare bootstrap, to first poll",
+            format!("{:.2}", poll / bp),
+            "<= 2",
+        );
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("cold") {
+        return;
+    }
 
     // Critical path: fresh container, one batch of 10, Jira answering in 200 ms.
     let latency = Duration::from_millis(200);

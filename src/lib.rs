@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod check;
 pub mod config;
+pub mod deferred;
 pub mod deliver;
 pub mod failure;
 pub mod gateway;
@@ -17,5 +18,6 @@ pub mod issue;
 pub mod jira;
 pub mod ledger;
 pub mod metrics;
+pub mod roots;
 pub mod secrets;
 pub mod timestamp;

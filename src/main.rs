@@ -1,6 +1,7 @@
 //! Lambda entry point: builds every client once and reuses them across invocations.
 
 use detection_jira::config::Config;
+use detection_jira::deferred::Deferred;
 use detection_jira::deliver::Deliverer;
 use detection_jira::handler::{cutoff_for, handle, App};
 use detection_jira::jira::JiraHttp;
@@ -31,15 +32,24 @@ async fn main() -> Result<(), Error> {
     // Lambda always sets AWS_REGION; the fallback only spares local runs a confusing error.
     let region = aws_config::meta::region::RegionProviderChain::default_provider()
         .or_else(aws_config::Region::new("us-east-1"));
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .load()
-        .await;
-    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+    // The AWS config and clients are built in the background while the runtime starts
+    // polling (about 2 ms of the cold start); the first secret read waits for what is left.
+    let aws_http = detection_jira::roots::aws_http_client()?;
+    let aws = Deferred::spawn(async move {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(aws_http)
+            .region(region)
+            .load()
+            .await
+    });
+    let sdk = aws.clone();
+    let secrets = SecretsManager::deferred(Deferred::spawn(async move {
+        aws_sdk_secretsmanager::Client::new(&sdk.get().await)
+    }));
     let gateway = config.gateway()?;
     let ledger = match config.idempotency_table {
-        Some(table) => Ledger::Dynamo(DynamoLedger::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+        Some(table) => Ledger::Dynamo(DynamoLedger::deferred(
+            Deferred::spawn(async move { aws_sdk_dynamodb::Client::new(&aws.get().await) }),
             table,
             system_clock(),
             config.takeover,

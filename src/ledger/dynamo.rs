@@ -3,6 +3,7 @@
 //! a run cannot both hold it.
 
 use super::{Claim, Clock, Holder, LedgerError, ENTRY_TTL};
+use crate::deferred::Deferred;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -19,7 +20,7 @@ const NAMES: [(&str, &str); 5] = [
 ];
 
 pub struct DynamoLedger {
-    client: Client,
+    client: Deferred<Client>,
     table: String,
     clock: Clock,
     takeover_ms: u64,
@@ -91,6 +92,16 @@ fn outcome<E: ProvideErrorMetadata, R>(
 
 impl DynamoLedger {
     pub fn new(client: Client, table: String, clock: Clock, takeover: Duration) -> Self {
+        DynamoLedger::deferred(Deferred::ready(client), table, clock, takeover)
+    }
+
+    /// With a client still being built (in `main`, while the runtime starts).
+    pub fn deferred(
+        client: Deferred<Client>,
+        table: String,
+        clock: Clock,
+        takeover: Duration,
+    ) -> Self {
         DynamoLedger {
             client,
             table,
@@ -148,6 +159,8 @@ impl DynamoLedger {
     async fn put_claim(&self, h: &Holder, previous: Option<&Found>) -> Result<bool, LedgerError> {
         let mut req = self
             .client
+            .get()
+            .await
             .put_item()
             .table_name(&self.table)
             .item("id", s(&h.id))
@@ -172,6 +185,8 @@ impl DynamoLedger {
     async fn get(&self, id: &str) -> Result<Option<Found>, LedgerError> {
         let result = self
             .client
+            .get()
+            .await
             .get_item()
             .table_name(&self.table)
             .key("id", s(id))
@@ -203,6 +218,8 @@ impl DynamoLedger {
         let lease_until = (self.clock)() + lease.as_millis() as u64;
         let result = self
             .client
+            .get()
+            .await
             .update_item()
             .table_name(&self.table)
             .key("id", s(&holder.id))
@@ -225,6 +242,8 @@ impl DynamoLedger {
     pub async fn record(&self, holder: &Holder, issue_key: &str) -> Result<(), LedgerError> {
         let result = self
             .client
+            .get()
+            .await
             .update_item()
             .table_name(&self.table)
             .key("id", s(&holder.id))
@@ -241,6 +260,8 @@ impl DynamoLedger {
     pub async fn release(&self, holder: &Holder) -> Result<(), LedgerError> {
         let result = self
             .client
+            .get()
+            .await
             .delete_item()
             .table_name(&self.table)
             .key("id", s(&holder.id))

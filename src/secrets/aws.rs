@@ -1,14 +1,20 @@
 //! `SecretSource` over AWS Secrets Manager (the SDK client is built once in `main`).
 
 use super::{SecretError, SecretSource};
+use crate::deferred::Deferred;
 
 /// Secrets Manager through the AWS SDK.
 pub struct SecretsManager {
-    client: aws_sdk_secretsmanager::Client,
+    client: Deferred<aws_sdk_secretsmanager::Client>,
 }
 
 impl SecretsManager {
     pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+        SecretsManager::deferred(Deferred::ready(client))
+    }
+
+    /// With a client still being built (in `main`, while the runtime starts).
+    pub fn deferred(client: Deferred<aws_sdk_secretsmanager::Client>) -> Self {
         SecretsManager { client }
     }
 }
@@ -17,7 +23,8 @@ impl SecretSource for SecretsManager {
     async fn fetch(&self, id: &str) -> Result<String, SecretError> {
         use aws_sdk_secretsmanager::error::SdkError;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-        let request = self.client.get_secret_value().secret_id(id);
+        let client = self.client.get().await;
+        let request = client.get_secret_value().secret_id(id);
         // A secret ARN names its region, which may not be the function's.
         let result = match arn_region(id) {
             Some(region) => {
