@@ -72,10 +72,15 @@ impl Gateway {
 
     /// Whether `site` is one of the gateway's hosts (where basic and bearer credentials
     /// never go).
+    /// Everything at or below a gateway URL counts (the whole host for Atlassian's, whose
+    /// URLs have no path; below the path for a stand-in that shares a host).
     pub fn is_gateway(&self, site: &JiraSite) -> bool {
-        [&self.api, &self.auth]
-            .iter()
-            .any(|g| g.host.eq_ignore_ascii_case(&site.host) && g.port == site.port)
+        [&self.api, &self.auth].iter().any(|g| {
+            let same_origin = g.host.eq_ignore_ascii_case(&site.host) && g.port == site.port;
+            let base = g.base.to_ascii_lowercase();
+            let under = site.base.to_ascii_lowercase();
+            same_origin && (under == base || under.starts_with(&format!("{base}/")))
+        })
     }
 
     /// The REST base URL of the site with cloud id `cloud_id`.
@@ -315,8 +320,17 @@ mod tests {
         assert!(g.is_gateway(&site("http://127.0.0.1:9001")));
         assert!(g.is_gateway(&site("http://127.0.0.1:9002/")));
         assert!(!g.is_gateway(&site("http://127.0.0.1:9003")));
+        // A stand-in under a path on a shared host: only below that path.
+        let shared =
+            Gateway::new("http://127.0.0.1:9001/gw", "http://127.0.0.1:9001/auth").unwrap();
+        assert!(shared.is_gateway(&site("http://127.0.0.1:9001/gw")));
+        assert!(shared.is_gateway(&site("http://127.0.0.1:9001/gw/ex/jira/abc")));
+        assert!(!shared.is_gateway(&site("http://127.0.0.1:9001")));
+        assert!(!shared.is_gateway(&site("http://127.0.0.1:9001/gwx")));
+        assert!(a_site_path_is_kept(&shared));
         let a = Gateway::atlassian();
         assert!(a.is_gateway(&site("https://API.atlassian.com")));
+        assert!(a.is_gateway(&site("https://api.atlassian.com/ex/jira/abc")));
         assert!(!a.is_gateway(&site("https://acme.atlassian.net")));
         assert_eq!(
             a.api_base("abc-1"),
@@ -326,6 +340,10 @@ mod tests {
             Gateway::new("http://gateway.example", AUTH_URL).is_err(),
             "http off loopback"
         );
+    }
+
+    fn a_site_path_is_kept(g: &Gateway) -> bool {
+        g.api_base("c1") == "http://127.0.0.1:9001/gw/ex/jira/c1"
     }
 
     #[test]
