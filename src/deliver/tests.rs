@@ -5,6 +5,7 @@ use super::*;
 use crate::alert::{triage, Triage};
 use crate::failure::FailureClass;
 use crate::jira::memory::{MemoryJira, Op};
+use crate::jira::Deployment;
 use crate::ledger::MemoryLedger;
 use serde_json::json;
 use std::collections::HashMap;

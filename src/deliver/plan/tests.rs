@@ -1,9 +1,12 @@
 use super::*;
 use crate::alert::{triage, Triage};
 use crate::deliver::plan::CREATED_ANYWAY_WAIT;
+use crate::deliver::retry::Policy;
 use crate::failure::FailureClass;
+use crate::jira::CreatedIssue;
 use crate::ledger::{Claim, Holder, LedgerError, LEASE_MARGIN};
 use serde_json::json;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 fn alert(group_repeats: bool) -> Alert {
