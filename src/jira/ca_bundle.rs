@@ -1,6 +1,6 @@
 //! `JIRA_CA_BUNDLE`: extra CA certificates for a Jira behind a private CA.
 
-use super::http::root_cause;
+use super::answer::root_cause;
 
 /// PEM text as it may arrive through a one-line template parameter or environment value:
 /// newlines written as `\n`, or turned into spaces, are put back.

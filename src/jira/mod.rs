@@ -1,6 +1,7 @@
 //! Talking to Jira: the small trait the delivery code uses, its errors, the reqwest
 //! implementation (`http`) and an in-memory one for tests of the orchestration (`memory`).
 
+mod answer;
 mod ca_bundle;
 mod error;
 mod http;
