@@ -19,7 +19,8 @@ pub(super) async fn credentials<J: JiraApi, S: SecretSource>(
             if ctx.conn.via_gateway() =>
         {
             let scheme = ctx.conn.scheme.as_str();
-            return Err(crate::gateway::refused(e, scheme, "read:jira-user"));
+            let scope = crate::gateway::scope_needed(false, "/myself");
+            return Err(crate::gateway::refused(e, scheme, scope));
         }
         Err(e) => return Err(e.into()),
     };

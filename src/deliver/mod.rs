@@ -53,19 +53,15 @@ impl Run<'_> {
         let Some(conn) = self.conn.as_ref().filter(|c| c.via_gateway()) else {
             return result;
         };
+        // A 403 is Jira's own permission answer: the usual fixes hold.
         match result {
-            // A 403 is Jira's own permission answer: the usual fixes hold.
-            Err(StepError::Jira(e @ JiraError::Unauthorized { .. }))
-            | Err(StepError::Jira(e @ JiraError::Forbidden { .. }))
+            Err(StepError::Jira(e))
                 if matches!(e, JiraError::Unauthorized { .. })
                     || crate::gateway::is_scope_refusal(&e) =>
             {
                 let scope = crate::gateway::scope_needed(step.writes(), "");
-                Err(StepError::Failed(crate::gateway::refused(
-                    e,
-                    conn.scheme.as_str(),
-                    scope,
-                )))
+                let scheme = conn.scheme.as_str();
+                Err(StepError::Failed(crate::gateway::refused(e, scheme, scope)))
             }
             other => other,
         }

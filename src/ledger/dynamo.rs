@@ -5,6 +5,7 @@
 use super::{Claim, Clock, Holder, LedgerError, ENTRY_TTL};
 use crate::deferred::Deferred;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -214,15 +215,21 @@ impl DynamoLedger {
         }))
     }
 
-    pub async fn renew(&self, holder: &mut Holder, lease: Duration) -> Result<(), LedgerError> {
-        let lease_until = (self.clock)() + lease.as_millis() as u64;
-        let result = self
-            .client
+    /// An update of the entry `id`.
+    async fn update(&self, id: &str) -> UpdateItemFluentBuilder {
+        self.client
             .get()
             .await
             .update_item()
             .table_name(&self.table)
-            .key("id", s(&holder.id))
+            .key("id", s(id))
+    }
+
+    pub async fn renew(&self, holder: &mut Holder, lease: Duration) -> Result<(), LedgerError> {
+        let lease_until = (self.clock)() + lease.as_millis() as u64;
+        let result = self
+            .update(&holder.id)
+            .await
             .update_expression("SET #l = :l")
             .condition_expression("#h = :me AND attribute_not_exists(#k)")
             .set_expression_attribute_names(Some(names(&["#l", "#h", "#k"])))
@@ -241,12 +248,8 @@ impl DynamoLedger {
     /// Records the run's issue unless one is recorded already.
     pub async fn record(&self, holder: &Holder, issue_key: &str) -> Result<(), LedgerError> {
         let result = self
-            .client
-            .get()
+            .update(&holder.id)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(&holder.id))
             .update_expression("SET #k = :k, #e = :e REMOVE #l")
             .condition_expression("attribute_not_exists(#k)")
             .set_expression_attribute_names(Some(names(&["#k", "#e", "#l"])))
