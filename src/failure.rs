@@ -80,6 +80,10 @@ pub struct Failure {
     pub class: FailureClass,
     pub message: String,
     pub fix: String,
+    /// When trying again makes sense (an ambiguous create inside the search-index
+    /// allowance, a claim held elsewhere, a spent rate quota): SQS is asked to hold the
+    /// message that long, so that waiting spends none of its receives.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl Failure {
@@ -88,7 +92,14 @@ impl Failure {
             class,
             message: message.into(),
             fix: fix.into(),
+            retry_after: None,
         }
+    }
+
+    /// The failure can be acted on after `wait` (see `retry_after`).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Failure {
+        self.retry_after = Some(wait);
+        self
     }
 
     pub fn bad_input(message: impl Into<String>, fix: impl Into<String>) -> Failure {

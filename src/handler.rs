@@ -6,6 +6,7 @@ use crate::deliver::Deliverer;
 use crate::failure::{Failure, FailureClass};
 use crate::jira::JiraApi;
 use crate::metrics::{Meter, Outcome, Stats, Tally};
+use crate::queue::{queue_url, visibility_for, NoQueue, Queue};
 use crate::secrets::SecretSource;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
@@ -24,6 +25,8 @@ pub struct App<J, S> {
     pub deliverer: Deliverer<J, S>,
     pub max_concurrency: usize,
     pub metrics: MetricsSink,
+    /// Where failed messages that can be acted on later are held until then.
+    pub queue: Arc<dyn Queue>,
 }
 
 impl<J, S> App<J, S> {
@@ -33,7 +36,13 @@ impl<J, S> App<J, S> {
             deliverer,
             max_concurrency,
             metrics: Arc::new(|line| println!("{line}")),
+            queue: Arc::new(NoQueue),
         }
+    }
+
+    pub fn with_queue(mut self, queue: Arc<dyn Queue>) -> Self {
+        self.queue = queue;
+        self
     }
 }
 
@@ -272,13 +281,21 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
     records: Vec<SqsMessage>,
     cutoff: Instant,
 ) -> (SqsBatchResponse, Tally) {
+    // Where each message can be held: its queue and receipt handle.
+    let handles: HashMap<String, (Option<String>, Option<String>)> = records
+        .iter()
+        .map(|r| {
+            let id = r.message_id.clone().unwrap_or_default();
+            (id, (r.event_source_arn.clone(), r.receipt_handle.clone()))
+        })
+        .collect();
     let fifo = records.iter().any(|r| {
         r.event_source_arn
             .as_deref()
             .is_some_and(|a| a.ends_with(".fifo"))
     });
     let results = if fifo {
-        fifo_by_group(app, records, cutoff).await
+        fifo_by_group(app.clone(), records, cutoff).await
     } else {
         let limit = app.max_concurrency.max(1);
         let mut results: Vec<(usize, String, Done)> =
@@ -301,16 +318,55 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
     };
     let mut tally = Tally::default();
     let mut response = SqsBatchResponse::default();
+    let mut holds = Vec::new();
     for (id, (result, stats)) in results {
         tally.add(&result, stats.as_ref());
-        if result.is_err() {
+        if let Err(f) = &result {
+            if let (Some(wait), Some((arn, receipt))) = (f.retry_after, handles.get(&id)) {
+                holds.push(hold(&*app.queue, id.clone(), arn, receipt, wait));
+            }
             // An empty id (a record without messageId) makes Lambda retry the whole
             // batch: nothing is lost.
             response.add_failure(id);
         }
     }
+    futures::future::join_all(holds).await;
     (response, tally)
 }
+
+/// Asks SQS to keep a failed message invisible until it can be acted on. A failure is
+/// logged and changes nothing else: the message is reported failed either way, and comes
+/// back after the queue's own visibility timeout.
+async fn hold(
+    queue: &dyn Queue,
+    message_id: String,
+    arn: &Option<String>,
+    receipt: &Option<String>,
+    wait: Duration,
+) {
+    let (Some(url), Some(receipt)) = (arn.as_deref().and_then(queue_url), receipt.as_deref())
+    else {
+        tracing::warn!(message_id = %message_id, "the message cannot be held until it can be acted on (no queue ARN or receipt handle): it comes back after the queue's visibility timeout");
+        return;
+    };
+    let seconds = visibility_for(wait);
+    // Bounded: the answer to Lambda must not wait on SQS.
+    let held = tokio::time::timeout(HOLD_TIMEOUT, queue.hold(&url, receipt, seconds)).await;
+    match held {
+        Ok(Ok(())) => {
+            tracing::info!(message_id = %message_id, visibility_seconds = seconds, "message held until it can be acted on")
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(message_id = %message_id, error = %e, "could not change the message's visibility: it comes back after the queue's visibility timeout (grant sqs:ChangeMessageVisibility on the queue)")
+        }
+        Err(_) => {
+            tracing::warn!(message_id = %message_id, "SQS did not answer the visibility change in time: the message comes back after the queue's visibility timeout")
+        }
+    }
+}
+
+/// How long a visibility change may take before the batch's answer goes without it.
+const HOLD_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// FIFO: message groups run at the same time (up to `max_concurrency`), each in order;
 /// after a failure the rest of that group waits for redelivery, unprocessed.

@@ -18,6 +18,7 @@ pub mod issue;
 pub mod jira;
 pub mod ledger;
 pub mod metrics;
+pub mod queue;
 pub mod roots;
 pub mod secrets;
 pub mod timestamp;

@@ -43,6 +43,10 @@ async fn main() -> Result<(), Error> {
             .await
     });
     let sdk = aws.clone();
+    let sqs_sdk = aws.clone();
+    let queue = detection_jira::queue::Sqs::deferred(Deferred::spawn(async move {
+        aws_sdk_sqs::Client::new(&sqs_sdk.get().await)
+    }));
     let secrets = SecretsManager::deferred(Deferred::spawn(async move {
         aws_sdk_secretsmanager::Client::new(&sdk.get().await)
     }));
@@ -56,16 +60,19 @@ async fn main() -> Result<(), Error> {
         )),
         None => Ledger::Memory(MemoryLedger::new(system_clock(), config.takeover)),
     };
-    let app = Arc::new(App::new(
-        Deliverer::new(
-            JiraHttp::with_ca_bundle(config.ca_bundle.as_deref())?,
-            SecretCache::new(secrets, config.secret_ttl),
-            config.allowed_hosts,
-            ledger,
+    let app = Arc::new(
+        App::new(
+            Deliverer::new(
+                JiraHttp::with_ca_bundle(config.ca_bundle.as_deref())?,
+                SecretCache::new(secrets, config.secret_ttl),
+                config.allowed_hosts,
+                ledger,
+            )
+            .with_gateway(gateway),
+            config.max_concurrency,
         )
-        .with_gateway(gateway),
-        config.max_concurrency,
-    ));
+        .with_queue(Arc::new(queue)),
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {

@@ -161,7 +161,7 @@ impl Meter {
                 l.takeovers += 1;
             }
             Claim::Recorded(_) => l.hits += 1,
-            Claim::Busy => l.busy += 1,
+            Claim::Busy { .. } => l.busy += 1,
         }
     }
 

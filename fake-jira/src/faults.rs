@@ -35,6 +35,8 @@ pub enum FaultKind {
     /// (its own timeout) not knowing the outcome. No duration, so there is no race between
     /// the answer and the client's timeout.
     SucceedWithoutAnswer,
+    /// Handle the request at once (an issue is created), and answer only after this long.
+    AnswerLate(Duration),
     /// Answer a redirect to this location.
     Redirect(String),
 }

@@ -10,7 +10,8 @@
 //!
 //! The same listener also answers the Secrets Manager `GetSecretValue` call (AWS JSON 1.1
 //! protocol, `POST /` with `X-Amz-Target`), so a function under test can be pointed at it
-//! with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+//! with `AWS_ENDPOINT_URL_SECRETS_MANAGER`; and SQS's `ChangeMessageVisibility` (AWS JSON
+//! 1.0, `AWS_ENDPOINT_URL_SQS`), recording which messages the function held.
 //!
 //! Cloud also has Atlassian's newer credentials (see `gateway.rs`): the site answers
 //! `/_edge/tenant_info`, and `FakeJira::start_gateway` opens a second listener that plays
@@ -33,6 +34,7 @@ mod scopes;
 mod search;
 mod secrets;
 mod serve;
+mod sqs;
 mod transitions;
 mod workflow;
 
@@ -40,6 +42,7 @@ pub use clock::{format_millis, jira_now, parse_jira_time};
 use faults::Fault;
 pub use faults::{FaultKind, RandomFaults};
 pub use oauth::{OAuthClient, ScopedToken};
+pub use sqs::VisibilityChange;
 pub use workflow::{standard_resolutions, Status, Transition, Workflow};
 
 use axum::http::{HeaderMap, StatusCode};
@@ -280,6 +283,10 @@ pub(crate) struct State {
     pub(crate) tokens: Vec<oauth::IssuedToken>,
     /// Requests to `/oauth/token`, whatever their outcome.
     pub(crate) token_requests: usize,
+    /// SQS `ChangeMessageVisibility` calls received, in order.
+    pub(crate) visibility_changes: Vec<sqs::VisibilityChange>,
+    /// SQS refuses every visibility change (an invalid receipt handle).
+    pub(crate) sqs_refuses: bool,
 }
 
 /// A running fake Jira. Dropping it does not stop the server; the process ending does.
@@ -335,6 +342,8 @@ impl FakeJira {
             transitions_applied: Vec::new(),
             tokens: Vec::new(),
             token_requests: 0,
+            visibility_changes: Vec::new(),
+            sqs_refuses: false,
         }));
         serve::spawn(listener, state.clone(), Listener::Site, addr);
         Ok(FakeJira {
@@ -365,6 +374,16 @@ impl FakeJira {
 
     pub fn secret_calls(&self) -> usize {
         self.with(|s| s.secret_calls)
+    }
+
+    /// The SQS visibility changes received (`ChangeMessageVisibility`), in order.
+    pub fn visibility_changes(&self) -> Vec<VisibilityChange> {
+        self.with(|s| s.visibility_changes.clone())
+    }
+
+    /// Makes SQS refuse (true) or accept visibility changes.
+    pub fn refuse_visibility_changes(&self, refuse: bool) {
+        self.with(|s| s.sqs_refuses = refuse)
     }
 
     pub fn push_fault(&self, path: &str, kind: FaultKind) {

@@ -1,7 +1,8 @@
 //! Which handler answers a request: method and path (and, where Jira reads it, the query).
 
 use crate::{
-    authenticated_user, jira_error, meta, page, rules, search, secrets, transitions, Flavor, State,
+    authenticated_user, jira_error, meta, page, rules, search, secrets, sqs, transitions, Flavor,
+    State,
 };
 use axum::body::Bytes;
 use axum::extract::Query;
@@ -107,7 +108,14 @@ pub(crate) fn route(
     let query = params(uri);
     let base = format!("http://{addr}");
     if path == "/" && method == Method::POST && headers.contains_key("x-amz-target") {
-        return secrets::secrets_manager(s, headers, body);
+        let sqs = headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("AmazonSQS."));
+        return match sqs {
+            true => sqs::sqs(s, headers, body),
+            false => secrets::secrets_manager(s, headers, body),
+        };
     }
     if path == "/" && method == Method::GET {
         return page::render(s);

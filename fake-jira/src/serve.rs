@@ -108,6 +108,7 @@ async fn handle(
         scripted.or_else(|| faults::random_fault(&mut s, &path))
     };
     let mut no_answer = false;
+    let mut answer_late = None;
     if let Some(f) = fault {
         match f.kind {
             FaultKind::Status {
@@ -125,6 +126,7 @@ async fn handle(
             }
             FaultKind::Delay(d) => tokio::time::sleep(d).await,
             FaultKind::SucceedWithoutAnswer => no_answer = true,
+            FaultKind::AnswerLate(d) => answer_late = Some(d),
             FaultKind::Redirect(location) => {
                 record(&state, ctx, peer, &path, &headers, 302);
                 return (StatusCode::FOUND, [("location", location)]).into_response();
@@ -151,6 +153,9 @@ async fn handle(
     if no_answer {
         // The connection stays open until the client gives up; hyper then drops this.
         std::future::pending::<()>().await;
+    }
+    if let Some(d) = answer_late {
+        tokio::time::sleep(d).await;
     }
     resp
 }

@@ -81,6 +81,21 @@ fn priority_map(
     Some(Some(entries.into_iter().collect()))
 }
 
+/// Labels of the function's own: run fingerprints, detection ids, lifecycle state, steps
+/// in progress. A configured label with one of these prefixes could pose as one (a state
+/// dated in the future would pin an issue, another run's fingerprint would hide it).
+pub const OWN_LABEL_PREFIXES: [&str; 4] = [
+    "detection-run-",
+    "detection-id-",
+    "detection-state-",
+    "detection-pending-",
+];
+
+fn own_prefix(label: &str) -> Option<&'static str> {
+    let l = label.trim_start().to_lowercase();
+    OWN_LABEL_PREFIXES.into_iter().find(|p| l.starts_with(p))
+}
+
 pub fn labels(field: Field<Vec<Field<String>>>, p: &mut Problems) -> Option<Vec<String>> {
     const FIX: &str = "send labels as an array of strings, e.g. [\"team-blue\"]";
     let items = match field {
@@ -108,7 +123,14 @@ pub fn labels(field: Field<Vec<Field<String>>>, p: &mut Problems) -> Option<Vec<
         return None;
     }
     p.take_each(items.into_iter().enumerate().map(|(i, item)| match item {
-        Field::Given(label) => Ok(label),
+        Field::Given(label) => match own_prefix(&label) {
+            Some(prefix) => Err(Problem::new(
+                format!("destination.labels[{i}]"),
+                format!("{} starts with {prefix:?}, a prefix of the function's own labels", quote(&label)),
+                "choose a label that does not start with detection-run-, detection-id-, detection-state- or detection-pending-: the function writes those itself",
+            )),
+            None => Ok(label),
+        },
         Field::Absent => Err(Problem::new(
             format!("destination.labels[{i}]"),
             "must be a string, got null",

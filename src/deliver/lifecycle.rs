@@ -133,6 +133,9 @@ pub fn is_comment_of(comment: &str, fingerprint: &str) -> bool {
     comment.contains(run_id(fingerprint))
 }
 
+/// How far a run's ran_at may be ahead of this function's clock (seconds).
+pub const MAX_SKEW: i64 = 300;
+
 /// Jira takes at most 5,000 comments per issue; the function stops adding its own a little
 /// before, leaving room for people's.
 pub const COMMENT_LIMIT: u32 = 4_900;
@@ -216,21 +219,24 @@ impl Marker {
         })
     }
 
-    /// The issue's state: the newest of its state labels (two racing runs may leave two).
-    pub fn of(issue: &FoundIssue) -> Option<Marker> {
+    /// The issue's state at `now` (epoch seconds): the newest of its state labels (two
+    /// racing runs may leave two). A state dated later than now plus the clock skew was
+    /// not written by a run (no run counts as later than that): it is ignored.
+    pub fn of(issue: &FoundIssue, now: i64) -> Option<Marker> {
         issue
             .labels
             .iter()
             .filter_map(|l| Marker::parse_label(l))
+            .filter(|m| m.last_run <= now + MAX_SKEW)
             .max_by_key(|m| (m.last_run, m.comments))
     }
 
-    /// The labels to remove when writing a new state.
-    pub fn labels_of(issue: &FoundIssue) -> Vec<String> {
+    /// The labels to remove when writing a new state (those `of` reads).
+    pub fn labels_of(issue: &FoundIssue, now: i64) -> Vec<String> {
         issue
             .labels
             .iter()
-            .filter(|l| Marker::parse_label(l).is_some())
+            .filter(|l| Marker::parse_label(l).is_some_and(|m| m.last_run <= now + MAX_SKEW))
             .cloned()
             .collect()
     }
@@ -246,6 +252,11 @@ impl Marker {
             folded: old.folded.saturating_add(u32::from(folded)),
         }
     }
+}
+
+/// Whether the function may still add its comments to the issue.
+pub fn has_room(issue: &FoundIssue, now: i64) -> bool {
+    Marker::of(issue, now).is_none_or(|m| m.comments < COMMENT_LIMIT)
 }
 
 /// What a MATCHED run does, given the detection's latest issues (newest first).
@@ -271,8 +282,8 @@ pub fn decide_matched(alert: &Alert, latest: &[FoundIssue], run: i64, now: i64) 
     let Some(last) = latest.first() else {
         return Matched::Create;
     };
-    let room = |i: &FoundIssue| Marker::of(i).is_none_or(|m| m.comments < COMMENT_LIMIT);
-    let marker = Marker::of(last);
+    let room = |i: &FoundIssue| has_room(i, now);
+    let marker = Marker::of(last, now);
     if last.is_done() && room(last) {
         if marker.is_some_and(|m| m.last_run > run) {
             return Matched::Older(last.clone());

@@ -4,6 +4,7 @@
 
 mod connect;
 mod lifecycle;
+mod newest;
 mod plan;
 pub mod retry;
 mod step;
@@ -30,6 +31,11 @@ use tokio::time::Instant as TokioInstant;
 /// One delivery's state in the executor.
 struct Run<'a> {
     dest: &'a Destination,
+    ledger: &'a Ledger,
+    /// The claim was recorded, released or parked: nothing is left to settle.
+    settled: bool,
+    /// A step that writes to Jira was sent (the claim cannot just be released).
+    wrote: bool,
     conn: Option<Connection<'a>>,
     /// This delivery's claim token: the same for every try, so a claim whose answer was
     /// lost is recognised as ours.
@@ -40,6 +46,28 @@ struct Run<'a> {
     refreshed: bool,
     /// Ids of the detection's issues this container saw or made lately (its lane's).
     recent: Vec<String>,
+    /// The detection's key in the ledger (its newest issue, see `newest`).
+    detection: String,
+    /// The run looks at its detection's issues (group_repeats, lifecycle): the issues it
+    /// creates are noted in the ledger.
+    tracks_detection: bool,
+}
+
+/// A delivery dropped at the invocation's deadline never settles its claim itself. In the
+/// per-container ledger it is settled here, so that a later delivery in this container is
+/// not held up by a claim whose invocation has ended: released when nothing was written to
+/// Jira, else parked (taken over once the search index can show what was written). A
+/// table's claim ends with its lease.
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        let (Some(h), Some(m), false) = (&self.claim, self.ledger.memory(), self.settled) else {
+            return;
+        };
+        match self.wrote {
+            true => m.park(h),
+            false => m.release(h),
+        }
+    }
 }
 
 impl Run<'_> {
@@ -115,10 +143,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
 
     /// The lane of the alert's detection, shared by its runs in this container.
     fn lane(&self, alert: &Alert) -> Lane {
-        let key = format!(
-            "{}|{}|{}",
-            alert.destination.site.base, alert.destination.project_key, alert.detection.id
-        );
+        let key = detection_key(alert);
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
         if lanes.len() >= crate::secrets::MAX_CACHED && !lanes.contains_key(&key) {
             // Detections come from events: past the bound, forget the idle lanes.
@@ -140,23 +165,30 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     ) -> Result<Outcome, Failure> {
         // Runs of one detection that look at its issues go one at a time in this
         // container: two at once would both see the same state (storm counts, reopen).
-        let mut lane = match alert.destination.lifecycle.active() || alert.destination.group_repeats
-        {
+        let tracks_detection =
+            alert.destination.lifecycle.active() || alert.destination.group_repeats;
+        let mut lane = match tracks_detection {
             true => Some(self.lane(alert).lock_owned().await),
             false => None,
         };
         let mut run = Run {
             dest: &alert.destination,
+            ledger: &self.ledger,
+            settled: false,
+            wrote: false,
             conn: None,
             token: crate::ledger::claim_token(),
             claim: None,
             refreshed: false,
             recent: lane.as_deref().cloned().unwrap_or_default(),
+            detection: detection_key(alert),
+            tracks_detection,
             // Time kept back after the work for the ledger's bookkeeping (record, release).
             work_cutoff: cutoff - bookkeeping_reserve(cutoff),
         };
         let now = (self.ledger.now_ms() / 1000) as i64;
-        let mut plan = Plan::new(alert, self.ledger.is_shared(), now);
+        let mut plan =
+            Plan::new(alert, self.ledger.is_shared(), now).allowing(self.ledger.allowance());
         let mut next = plan.start();
         loop {
             next = match next {
@@ -164,6 +196,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 Next::Skip(reason) => return Ok(Outcome::Skipped(reason)),
                 Next::Fail(f) => return Err(f),
                 Next::Send(step) => {
+                    run.wrote |= step.writes();
                     let reply = self.step(&step, &mut run, cutoff, meter).await;
                     if let (Some(lane), Ok(r)) = (lane.as_mut(), &reply) {
                         remember(lane, r);
@@ -217,17 +250,32 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 }
                 claim.map(Reply::Claimed)
             }
-            (Step::Record { key }, Some(h)) => retrying(Policy::Read, cutoff, meter, || {
-                meter.time_ledger(ledger.record(h, key))
-            })
-            .await
-            .map(|()| Reply::Done),
-            (Step::Release, Some(h)) => retrying(Policy::Read, cutoff, meter, || {
-                meter.time_ledger(ledger.release(h))
-            })
-            .await
-            .map(|()| Reply::Done),
-            (Step::Record { .. } | Step::Release, None) => Ok(Reply::Done),
+            (Step::Record { key }, Some(h)) => {
+                run.settled = true;
+                retrying(Policy::Read, cutoff, meter, || {
+                    meter.time_ledger(ledger.record(h, key))
+                })
+                .await
+                .map(Reply::Recorded)
+            }
+            (Step::Park, Some(h)) => {
+                run.settled = true;
+                retrying(Policy::Read, cutoff, meter, || {
+                    meter.time_ledger(ledger.park(h))
+                })
+                .await
+                .map(|()| Reply::Done)
+            }
+            (Step::Release, Some(h)) => {
+                run.settled = true;
+                retrying(Policy::Read, cutoff, meter, || {
+                    meter.time_ledger(ledger.release(h))
+                })
+                .await
+                .map(|()| Reply::Done)
+            }
+            (Step::Record { .. }, None) => Ok(Reply::Recorded(crate::ledger::Recorded::Ours)),
+            (Step::Release | Step::Park, None) => Ok(Reply::Done),
             (Step::Wait(wait), _) => {
                 if TokioInstant::now() + *wait + retry::MIN_ATTEMPT > work {
                     return Err(StepError::Failed(Failure::deadline()));
@@ -279,29 +327,47 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 Failure::panicked().at("a Jira step before connecting"),
             ));
         };
-        match (step, run.claim.as_mut()) {
-            (Step::Create { .. }, Some(h)) => {
-                // Each try of the create checks the lease first.
+        let recent = &run.recent;
+        let reply = match (step, run.claim.as_mut()) {
+            // Each try of a write checks the lease first (renewed once retries used it up).
+            (_, Some(h)) if step.writes() => {
                 let holder = Mutex::new(h.clone());
-                let created = retrying(Policy::Write, cutoff, meter, || async {
+                let written = retrying(step.policy(), cutoff, meter, || async {
                     self.keep_lease(&holder, conn).await?;
-                    self.attempt(step, conn, &[], cutoff, meter)
+                    self.attempt(step, conn, recent, cutoff, meter)
                         .await
                         .map_err(StepError::Jira)
                 })
                 .await;
                 *h = holder.into_inner().unwrap_or_else(|p| p.into_inner());
-                created
+                written
+            }
+            (Step::Search { purpose, max, .. }, _) if purpose.of_detection() => {
+                let known = self.newest_known(&run.detection).await;
+                let found = self.send(step, conn, recent, cutoff, meter).await;
+                match (found, known) {
+                    (Ok(Reply::Found(found)), Some(key)) => {
+                        let found = self
+                            .with_newest(found, &key, *purpose, *max, conn, cutoff, meter)
+                            .await;
+                        Ok(Reply::Found(found))
+                    }
+                    (other, _) => other.map_err(StepError::Jira),
+                }
             }
             _ => self
-                .send(step, conn, &run.recent, cutoff, meter)
+                .send(step, conn, recent, cutoff, meter)
                 .await
                 .map_err(StepError::Jira),
+        };
+        if let (Ok(Reply::Created(c)), true) = (&reply, run.tracks_detection) {
+            self.note_newest(&run.detection, &c.key).await;
         }
+        reply
     }
 
-    /// A create is only sent while the claim's lease covers it: once retries have used
-    /// the lease up, it is renewed first (and a claim taken over meanwhile stops the create).
+    /// A write is only sent while the claim's lease covers it: once retries have used the
+    /// lease up, it is renewed first (and a claim taken over meanwhile stops the write).
     async fn keep_lease(
         &self,
         holder: &Mutex<Holder>,
@@ -382,12 +448,22 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             | Step::Connect
             | Step::Record { .. }
             | Step::Release
+            | Step::Park
             | Step::Wait(_) => Ok(Reply::Done),
         }
     }
 }
 
 type Lane = Arc<tokio::sync::Mutex<Vec<String>>>;
+
+/// A detection in one project of one site: its lane, and its entry in the ledger.
+fn detection_key(alert: &Alert) -> String {
+    let dest = &alert.destination;
+    format!(
+        "{}|{}|{}",
+        dest.site.base, dest.project_key, alert.detection.id
+    )
+}
 
 /// Issue ids a lane keeps: Cloud's search reads these fresh (`reconcileIssues`), so a run
 /// sees what the previous run of its detection did even inside the index's lag.

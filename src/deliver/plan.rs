@@ -5,8 +5,8 @@
 
 use crate::alert::Alert;
 use crate::deliver::lifecycle::{
-    self, decide_matched, is_comment_of, latest_wanted, pending_label, pending_of, Act, Action,
-    Goal, Marker, Matched,
+    self, decide_matched, has_room, is_comment_of, latest_wanted, pending_label, pending_of, Act,
+    Action, Goal, Marker, Matched, MAX_SKEW,
 };
 use crate::deliver::step::{write_failure, Purpose, Reply, Stage, Step, StepError};
 use crate::failure::Failure;
@@ -14,16 +14,18 @@ use crate::issue::{
     build_issue, describe, detection_label, fingerprint_label, ApiFlavor, IssueSpec,
 };
 use crate::jira::{jql_quote, FoundIssue, JiraError};
-use crate::ledger::{in_progress, Claim, LEASE_MARGIN};
+use crate::ledger::{in_progress, unsettled, Claim, Recorded, LEASE_MARGIN};
 use crate::metrics::Status;
 use std::time::Duration;
 
-/// How long to wait after a create answered 5xx before searching for it (doubling each
-/// time): Jira Cloud's search index lags a few seconds behind a create.
+/// Server/DC: how long to wait after an ambiguous create (no answer, or a 5xx) before
+/// searching for it (doubling each time), for a create still under way behind a proxy.
+/// Its index is written with the issue, so that search can be trusted. Cloud's index lags:
+/// there the wait is the search-index allowance (`IDEMPOTENCY_TAKEOVER_SECONDS`).
 pub const CREATED_ANYWAY_WAIT: Duration = Duration::from_secs(2);
 
-/// How far a run's ran_at may be ahead of this function's clock.
-const MAX_SKEW: i64 = 300;
+/// The search-index allowance when the ledger does not say (its default).
+const DEFAULT_ALLOWANCE: Duration = Duration::from_secs(60);
 
 /// What the executor does next.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,9 @@ enum Ending {
 #[derive(Debug, Clone)]
 struct Target {
     act: Act,
+    /// The act the run's pending label names (a resumed run may do less than it meant:
+    /// when a newer run acted meanwhile, it only comments).
+    pending: Act,
     /// The comment's note (after the run's details).
     note: String,
     /// A redelivery finishing the run: the comment only if it is not there, the
@@ -72,8 +77,13 @@ pub struct Plan<'a> {
     notes: Vec<String>,
     /// Why the run became a comment or a skip (`storm`, `older run`), for the answer.
     reason: Option<&'static str>,
-    /// Creates answered with a 5xx so far (each is followed by a search before another).
+    /// Ambiguous creates so far (each is followed by a trusted search before another).
     failed_creates: u32,
+    /// The search-index allowance: how long after an ambiguous write Cloud's search can be
+    /// trusted to show it.
+    allowance: Duration,
+    /// The ambiguous create waiting for a search, as a failure would name it.
+    unsettled: Option<String>,
     /// The claim must stay when this delivery fails: a write may have happened without
     /// an answer saying so, or the claim was taken over from a holder that may have
     /// created the issue (a later delivery must search again).
@@ -116,6 +126,8 @@ impl<'a> Plan<'a> {
             notes: Vec::new(),
             reason: None,
             failed_creates: 0,
+            allowance: DEFAULT_ALLOWANCE,
+            unsettled: None,
             keep_claim: false,
             now,
             run,
@@ -123,6 +135,12 @@ impl<'a> Plan<'a> {
             pending: None,
             ending: None,
         }
+    }
+
+    /// With the ledger's search-index allowance (`IDEMPOTENCY_TAKEOVER_SECONDS`).
+    pub fn allowing(mut self, allowance: Duration) -> Self {
+        self.allowance = allowance;
+        self
     }
 
     pub fn fingerprint(&self) -> &str {
@@ -160,6 +178,13 @@ impl<'a> Plan<'a> {
             (Step::Wait(_), Ok(_)) => {
                 let jql = self.with_label(&self.fingerprint, "");
                 self.search(jql, Purpose::CreatedAnyway, 1)
+            }
+            // No time left to wait in this invocation: SQS holds the message until the
+            // search can be trusted, and the claim ends now (parked) so that nobody waits
+            // for this delivery.
+            (Step::Wait(wait), Err(_)) => {
+                let what = self.unsettled.take().unwrap_or_default();
+                self.fail(unsettled(&what, wait))
             }
             (Step::Create { .. }, Ok(Reply::Created(c))) => self.finish(Status::Created, c.key),
             (
@@ -215,10 +240,17 @@ impl<'a> Plan<'a> {
                 self.finish(status, key)
             }
             (step @ (Step::Comment { .. } | Step::EditLabels { .. }), Err(e)) => {
+                // A label edit with no answer (or a 5xx) may have landed: the run's
+                // fingerprint and pending label are then on the issue, and a redelivery
+                // must find them (after the allowance) rather than decide afresh.
+                if ambiguous(&e) {
+                    self.keep_claim = true;
+                }
                 let f = write_failure(&step, e);
                 self.fail(f)
             }
-            (Step::Record { .. } | Step::Release, result) => self.end(result.err()),
+            (Step::Record { key }, Ok(Reply::Recorded(r))) => self.on_recorded(&key, r),
+            (Step::Record { .. } | Step::Release | Step::Park, result) => self.end(result.err()),
             (Step::Create { body }, Err(StepError::Jira(e))) => self.on_create_refused(body, e),
             // A connection failure names its own field (secret, instance_url, email).
             (Step::Connect, Err(e)) => self.fail(Failure::from(e)),
@@ -233,7 +265,11 @@ impl<'a> Plan<'a> {
         match claim {
             // The ledger knows the issue: no Jira request at all.
             Claim::Recorded(key) => Next::Finish(Status::Duplicate, key),
-            Claim::Busy => Next::Fail(in_progress()),
+            Claim::Busy { until_ms } => {
+                let now_ms = u64::try_from(self.now).unwrap_or(0) * 1000;
+                let wait = Duration::from_millis(until_ms.saturating_sub(now_ms));
+                Next::Fail(in_progress(wait.max(Duration::from_secs(1))))
+            }
             Claim::Fresh(_) | Claim::TakeOver(_) => {
                 // A container's own ledger cannot see other containers, and a take-over
                 // cannot know whether the old holder created the issue (or stopped half way
@@ -252,9 +288,11 @@ impl<'a> Plan<'a> {
         let first = found.first().cloned();
         match (purpose, first) {
             (Purpose::EarlierDelivery, Some(issue)) => self.on_earlier(issue),
+            // Full of the function's comments: a new issue takes the runs from here on.
+            (Purpose::OpenIssue, Some(issue)) if !has_room(&issue, self.now) => self.create(),
             (Purpose::OpenIssue, Some(issue)) => {
                 let note = Act::Repeat.resumed_note().to_string();
-                self.act_on(issue, Act::Repeat, note, false)
+                self.act_on(issue, Act::Repeat, note, true)
             }
             (Purpose::Latest, _) => self.on_latest(&found),
             (Purpose::ToResolve, None) => self.skip("nothing open"),
@@ -273,16 +311,24 @@ impl<'a> Plan<'a> {
     /// finish it (the comment only if missing, the transition only if the status is not
     /// there yet). Otherwise it is a duplicate.
     fn on_earlier(&mut self, issue: FoundIssue) -> Next {
-        let Some(act) = pending_of(&issue, &self.fingerprint) else {
+        let Some(pending) = pending_of(&issue, &self.fingerprint) else {
             return self.finish(Status::Duplicate, issue.key);
         };
         tracing::info!(issue_key = %issue.key, "an earlier delivery of this run stopped half way; finishing it");
+        // A newer run acted on the issue since this one stopped: its transition would undo
+        // that run's, so it only keeps its comment (as `resolve` decides for a fresh run).
+        let newer = Marker::of(&issue, self.now).is_some_and(|m| m.last_run > self.run);
+        let act = match (pending.goal(), newer) {
+            (Some(_), true) => Act::Older,
+            _ => pending,
+        };
         self.reason = act.reason();
         self.keep_claim = true;
         let key = issue.key.clone();
         self.target = Some(Target {
             act,
-            note: act.resumed_note().to_string(),
+            pending,
+            note: pending.resumed_note().to_string(),
             resumed: true,
             transitioned: act.transitioned(&issue),
         });
@@ -319,7 +365,7 @@ impl<'a> Plan<'a> {
                 life.reopen_within_hours
             )),
             Matched::Fold(i, count) => {
-                let folded = Marker::of(&i).map_or(0, |m| m.folded).saturating_add(1);
+                let folded = Marker::of(&i, self.now).map_or(0, |m| m.folded).saturating_add(1);
                 let note = format!(
                     "Storm control: {count} issues were created for this detection in the last hour (max_issues_per_hour is {}), so this run was added here instead of a new issue. Runs folded into this issue so far: {folded}.",
                     life.max_issues_per_hour.unwrap_or(0)
@@ -333,7 +379,7 @@ impl<'a> Plan<'a> {
 
     /// A clear: resolve the open issue unless a newer run acted on it.
     fn resolve(&mut self, issue: FoundIssue) -> Next {
-        if let Some(m) = Marker::of(&issue).filter(|m| m.last_run > self.run) {
+        if let Some(m) = Marker::of(&issue, self.now).filter(|m| m.last_run > self.run) {
             tracing::info!(issue_key = %issue.key, newer_run = m.last_run, run = self.run, "a newer run acted on the open issue; this older clear leaves it open");
             return self.skip("older run");
         }
@@ -357,9 +403,10 @@ impl<'a> Plan<'a> {
         let mut remove = Vec::new();
         if state {
             let folded = act == Act::Fold;
-            let marker = Marker::after(Marker::of(&issue), self.run, act.action(), folded);
+            let marker =
+                Marker::after(Marker::of(&issue, self.now), self.run, act.action(), folded);
             let label = marker.to_label();
-            remove = Marker::labels_of(&issue)
+            remove = Marker::labels_of(&issue, self.now)
                 .into_iter()
                 .filter(|l| *l != label)
                 .collect();
@@ -369,6 +416,7 @@ impl<'a> Plan<'a> {
         let key = issue.key.clone();
         self.target = Some(Target {
             act,
+            pending: act,
             note,
             resumed: false,
             transitioned: false,
@@ -395,7 +443,7 @@ impl<'a> Plan<'a> {
     }
 
     fn unmark(&mut self, key: String) -> Next {
-        let Some(act) = self.target.as_ref().map(|t| t.act) else {
+        let Some(act) = self.target.as_ref().map(|t| t.pending) else {
             return self.finish(Status::Commented, key);
         };
         self.send(Step::EditLabels {
@@ -446,13 +494,33 @@ impl<'a> Plan<'a> {
         self.send(Step::Release)
     }
 
-    /// Releases the claim when nothing can have reached Jira, then fails.
+    /// Releases the claim when nothing can have reached Jira, then fails. When something
+    /// may have, the claim is parked instead: a later delivery takes it over once the
+    /// search index can show what this one did, and SQS holds the message until then.
     fn fail(&mut self, f: Failure) -> Next {
         if self.keep_claim {
-            return Next::Fail(f);
+            let wait = f.retry_after.unwrap_or_default().max(self.allowance);
+            self.ending = Some(Ending::Fail(f.retry_after(wait)));
+            return self.send(Step::Park);
         }
         self.ending = Some(Ending::Fail(f));
         self.send(Step::Release)
+    }
+
+    /// The ledger answered the record: another delivery's issue, recorded first, is the
+    /// one every answer names.
+    fn on_recorded(&mut self, key: &str, recorded: Recorded) -> Next {
+        match recorded {
+            Recorded::Ours => {}
+            Recorded::Other(other) => {
+                tracing::warn!(issue_key = %key, recorded = %other, "another delivery of this run recorded its issue first; answering with that one (this delivery's issue is a duplicate to close)");
+                self.ending = Some(Ending::Finish(Status::Duplicate, other));
+            }
+            Recorded::Lost => {
+                tracing::warn!(issue_key = %key, "this delivery's claim was taken over before it recorded its issue; the new holder finds it by its fingerprint label");
+            }
+        }
+        self.end(None)
     }
 
     /// The bookkeeping step is answered: its own failure is only logged (the issue exists,
@@ -492,17 +560,18 @@ impl<'a> Plan<'a> {
     /// most). No answer at all: the claim stays and a later delivery searches.
     fn on_create_refused(&mut self, body: String, e: JiraError) -> Next {
         let step = Step::Create { body };
-        match &e {
-            JiraError::Server { .. } if self.failed_creates < 3 => {
-                self.keep_claim = true;
+        if is_ambiguous(&e) {
+            // The issue may exist: never another create before a search that would show it.
+            self.keep_claim = true;
+            if self.failed_creates < 3 {
                 self.failed_creates += 1;
-                let wait = CREATED_ANYWAY_WAIT * (1 << (self.failed_creates - 1));
+                let wait = match self.flavor {
+                    ApiFlavor::V2 => CREATED_ANYWAY_WAIT * (1 << (self.failed_creates - 1)),
+                    ApiFlavor::V3 => self.allowance,
+                };
+                self.unsettled = Some(Failure::from(e).at(step.name()).message);
                 return self.send(Step::Wait(wait));
             }
-            JiraError::NoAnswer { .. }
-            | JiraError::Server { .. }
-            | JiraError::BadResponse { .. } => self.keep_claim = true,
-            _ => {}
         }
         let optional_only = match &e {
             JiraError::Rejected {
@@ -542,6 +611,18 @@ impl<'a> Plan<'a> {
             jql_quote(label)
         )
     }
+}
+
+/// Whether Jira may have acted although the answer does not say so.
+fn is_ambiguous(e: &JiraError) -> bool {
+    matches!(
+        e,
+        JiraError::NoAnswer { .. } | JiraError::Server { .. } | JiraError::BadResponse { .. }
+    )
+}
+
+fn ambiguous(e: &StepError) -> bool {
+    matches!(e, StepError::Jira(j) if is_ambiguous(j))
 }
 
 #[cfg(test)]

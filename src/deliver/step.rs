@@ -6,7 +6,7 @@ use crate::deliver::retry::Policy;
 use crate::failure::Failure;
 use crate::issue::ApiFlavor;
 use crate::jira::{CreatedIssue, FoundIssue, JiraError, Transition};
-use crate::ledger::{Claim, LedgerError};
+use crate::ledger::{Claim, LedgerError, Recorded};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -78,6 +78,9 @@ pub enum Step {
     },
     /// Give the claim up: nothing reached Jira, so a retry need not wait for the lease.
     Release,
+    /// End the claim's lease now, keeping it: something may have reached Jira, so a later
+    /// delivery takes over once the search index shows it (and searches first).
+    Park,
     /// Let time pass (Jira's search index catching up) before the next step.
     Wait(Duration),
 }
@@ -100,6 +103,16 @@ pub enum Purpose {
     ToResolve,
     /// Whether a create answered with a 5xx happened all the same.
     CreatedAnyway,
+}
+
+impl Purpose {
+    /// A search for the detection's issues (rather than for this run's).
+    pub fn of_detection(self) -> bool {
+        matches!(
+            self,
+            Purpose::OpenIssue | Purpose::Latest | Purpose::ToResolve
+        )
+    }
 }
 
 impl Step {
@@ -162,6 +175,7 @@ impl Step {
             Step::Transition { goal, .. } => goal.as_str(),
             Step::Record { .. } => "recording the issue in the idempotency ledger",
             Step::Release => "releasing the claim in the idempotency ledger",
+            Step::Park => "parking the claim in the idempotency ledger",
         }
     }
 }
@@ -176,6 +190,7 @@ pub enum Reply {
     Transitions(Vec<Transition>),
     Comments(Vec<String>),
     Created(CreatedIssue),
+    Recorded(Recorded),
     Done,
 }
 

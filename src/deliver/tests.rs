@@ -131,7 +131,7 @@ async fn throttling_waits_as_asked_then_creates() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_unanswered_create_is_not_repeated_and_the_redelivery_finds_it() {
+async fn an_unanswered_create_is_searched_for_after_the_allowance_and_never_made_twice() {
     let d = deliverer(Deployment::Cloud, TOKEN);
     d.jira.apply_then_fail_next(
         Op::Create,
@@ -140,23 +140,62 @@ async fn an_unanswered_create_is_not_repeated_and_the_redelivery_finds_it() {
         },
     );
     let a = alert(|_| {});
-    let f = deliver(&d, &a).await.unwrap_err();
-    assert_eq!(f.class, FailureClass::Timeout);
+    // Time enough in this invocation: it waits out Cloud's index allowance (60 s), then
+    // the search shows the issue the unanswered create made.
+    let started = TokioInstant::now();
+    let done = deliver(&d, &a).await.unwrap();
+    assert_eq!(done.status, Status::Created);
+    assert_eq!(TokioInstant::now() - started, Duration::from_secs(60));
     assert_eq!(d.jira.count(Op::Create), 1);
-    // The claim stays until its lease (timeout 30 s + margin) and the take-over allowance
-    // (60 s) have passed; then the redelivery searches and finds the issue.
-    let f = deliver(&d, &a).await.unwrap_err();
-    assert_eq!(f.class, FailureClass::InProgress);
-    tokio::time::advance(Duration::from_secs(91)).await;
-    assert_eq!(
-        deliver(&d, &a).await.unwrap_err().class,
-        FailureClass::InProgress
+    assert_eq!(d.jira.issues().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unanswered_create_without_time_to_wait_is_held_not_blocked() {
+    let d = deliverer(Deployment::Cloud, TOKEN);
+    d.jira.apply_then_fail_next(
+        Op::Create,
+        JiraError::NoAnswer {
+            detail: "timed out".into(),
+        },
     );
-    tokio::time::advance(Duration::from_secs(2)).await;
+    let a = alert(|_| {});
+    let short = || TokioInstant::now() + Duration::from_secs(20);
+    let f = d.deliver(&a, short(), &Meter::default()).await.unwrap_err();
+    // Not a timeout to page anyone for: settled later, and SQS holds it until then.
+    assert_eq!(f.class, FailureClass::InProgress, "{f}");
+    assert_eq!(f.retry_after, Some(Duration::from_secs(60)), "{f}");
+    assert!(f.message.contains("creating the issue"), "{f}");
+    assert_eq!(d.jira.count(Op::Create), 1);
+    // A redelivery at once is told how long is left of the allowance (counted from the
+    // ambiguous create, not from the end of a lease nobody holds any more).
+    tokio::time::advance(Duration::from_secs(15)).await;
+    let f = d.deliver(&a, short(), &Meter::default()).await.unwrap_err();
+    assert_eq!(f.class, FailureClass::InProgress);
+    assert_eq!(f.retry_after, Some(Duration::from_secs(45)), "{f}");
+    assert_eq!(
+        d.jira.count(Op::Search),
+        1,
+        "only the first delivery's search"
+    );
+    tokio::time::advance(Duration::from_secs(45)).await;
     let again = deliver(&d, &a).await.unwrap();
     assert_eq!(again.status, Status::Duplicate);
     assert_eq!(d.jira.issues().len(), 1);
     assert_eq!(d.jira.count(Op::Create), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_dropped_at_the_deadline_does_not_hold_up_the_next() {
+    let d = deliverer(Deployment::Cloud, TOKEN);
+    let a = alert(|_| {});
+    // The create hangs; the caller gives up first (as the handler does at its cutoff).
+    d.jira.hang_next(Op::Create);
+    let gave_up = tokio::time::timeout(Duration::from_secs(5), deliver(&d, &a)).await;
+    assert!(gave_up.is_err());
+    // The create was sent: the claim is parked, not left live for its 32 s lease.
+    let f = deliver(&d, &a).await.unwrap_err();
+    assert_eq!(f.retry_after, Some(Duration::from_secs(60)), "{f}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -133,7 +133,11 @@ fn parse_error_body(body: &[u8], secret: &Redactor) -> (Vec<String>, BTreeMap<St
                         .as_str()
                         .map(str::to_string)
                         .unwrap_or_else(|| v.to_string());
-                    fields.insert(cut(k, 100), cut(&secret.redact(&text), DETAIL_LIMIT));
+                    // A key is Jira's text too: an echo of the credential may sit there.
+                    fields.insert(
+                        cut(&secret.redact(k), 100),
+                        cut(&secret.redact(&text), DETAIL_LIMIT),
+                    );
                 }
             }
             if messages.is_empty() && fields.is_empty() {
@@ -166,6 +170,26 @@ mod tests {
     use super::*;
     use base64::Engine;
     use serde_json::json;
+
+    #[test]
+    fn keys_of_jira_errors_are_redacted_too() {
+        let body = br#"{"errorMessages":[],"errors":{"field tok-XYZW-1":"bad"}}"#;
+        let e = classify(
+            StatusCode::BAD_REQUEST,
+            None,
+            None,
+            body,
+            &Redactor::new(["tok-XYZW-1".to_string()]),
+        );
+        let JiraError::Rejected { field_errors, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            field_errors.keys().collect::<Vec<_>>(),
+            ["field [redacted]"]
+        );
+        assert!(!e.to_string().contains("tok-XYZW-1"), "{e}");
+    }
 
     #[test]
     fn error_bodies_are_parsed_and_redacted() {

@@ -121,7 +121,15 @@ fn rejection_fix(fields: &BTreeMap<String, String>) -> String {
 
 impl From<JiraError> for Failure {
     fn from(e: JiraError) -> Self {
-        Failure::new(e.class(), e.to_string(), e.fix())
+        let f = Failure::new(e.class(), e.to_string(), e.fix());
+        // A rate limit that outlasts the invocation: SQS holds the message until then.
+        match &e {
+            JiraError::Throttled {
+                retry_after: Some(wait),
+                ..
+            } => f.retry_after(*wait),
+            _ => f,
+        }
     }
 }
 

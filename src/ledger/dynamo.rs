@@ -2,7 +2,7 @@
 //! by every container. Each change is one conditional write, so two deliveries racing for
 //! a run cannot both hold it.
 
-use super::{Claim, Clock, Holder, LedgerError, ENTRY_TTL};
+use super::{busy_until, Claim, Clock, Holder, LedgerError, Recorded, ENTRY_TTL};
 use crate::deferred::Deferred;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// Names for every attribute in expressions, so none can clash with a reserved word.
-const NAMES: [(&str, &str); 5] = [
+const NAMES: [(&str, &str); 6] = [
     ("#id", "id"),
     ("#h", "holder"),
     ("#l", "lease_ms"),
     ("#k", "issue_key"),
     ("#e", "expires_at"),
+    ("#t", "taken_over"),
 ];
 
 pub struct DynamoLedger {
@@ -32,6 +33,8 @@ struct Found {
     token: String,
     lease_until: u64,
     issue_key: Option<String>,
+    /// The holder took the claim over (it must search Jira before creating).
+    taken_over: bool,
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -119,6 +122,10 @@ impl DynamoLedger {
         (self.clock)()
     }
 
+    pub fn allowance(&self) -> Duration {
+        Duration::from_millis(self.takeover_ms)
+    }
+
     pub async fn claim(
         &self,
         id: &str,
@@ -129,7 +136,7 @@ impl DynamoLedger {
         for _ in 0..3 {
             let now = (self.clock)();
             let holder = Holder::new(id, token, now + lease.as_millis() as u64);
-            if self.put_claim(&holder, None).await? {
+            if self.put_claim(&holder, None, false).await? {
                 return Ok(Claim::Fresh(holder));
             }
             let Some(found) = self.get(id).await? else {
@@ -140,24 +147,32 @@ impl DynamoLedger {
             }
             let ours = found.token == token;
             if !ours && found.lease_until + self.takeover_ms > now {
-                return Ok(Claim::Busy);
+                let until_ms = busy_until(found.lease_until, self.takeover_ms, now);
+                return Ok(Claim::Busy { until_ms });
             }
-            // Our own claim (an earlier try whose answer was lost), or an expired one:
-            // swapped only if neither holder nor lease changed since it was read, so a
-            // renewal racing this take-over wins.
-            if self.put_claim(&holder, Some(&found)).await? {
-                return Ok(if ours {
-                    Claim::Fresh(holder)
-                } else {
-                    Claim::TakeOver(holder)
+            // Our own claim (an earlier try whose answer was lost: a fresh claim, or a
+            // take-over, which the entry remembers), or an expired one: swapped only if
+            // neither holder nor lease changed since it was read, so a renewal racing this
+            // take-over wins.
+            let taken_over = !ours || found.taken_over;
+            if self.put_claim(&holder, Some(&found), taken_over).await? {
+                return Ok(match taken_over {
+                    true => Claim::TakeOver(holder),
+                    false => Claim::Fresh(holder),
                 });
             }
         }
-        Ok(Claim::Busy)
+        let until_ms = (self.clock)() + 1_000;
+        Ok(Claim::Busy { until_ms })
     }
 
     /// Writes a claim: on an empty slot, or over the claim `previous` as it was read.
-    async fn put_claim(&self, h: &Holder, previous: Option<&Found>) -> Result<bool, LedgerError> {
+    async fn put_claim(
+        &self,
+        h: &Holder,
+        previous: Option<&Found>,
+        taken_over: bool,
+    ) -> Result<bool, LedgerError> {
         let mut req = self
             .client
             .get()
@@ -168,6 +183,9 @@ impl DynamoLedger {
             .item("holder", s(&h.token))
             .item("lease_ms", n(h.lease_until))
             .item("expires_at", n(self.expires_at()));
+        if taken_over {
+            req = req.item("taken_over", AttributeValue::Bool(true));
+        }
         req = match previous {
             None => req
                 .condition_expression("attribute_not_exists(#id)")
@@ -212,6 +230,11 @@ impl DynamoLedger {
             token: text("holder").unwrap_or_default(),
             lease_until: number("lease_ms").unwrap_or(0),
             issue_key: text("issue_key"),
+            taken_over: item
+                .get("taken_over")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
         }))
     }
 
@@ -245,19 +268,77 @@ impl DynamoLedger {
         }
     }
 
-    /// Records the run's issue unless one is recorded already.
-    pub async fn record(&self, holder: &Holder, issue_key: &str) -> Result<(), LedgerError> {
+    /// Records the run's issue while this delivery holds the claim and none is recorded.
+    pub async fn record(&self, holder: &Holder, issue_key: &str) -> Result<Recorded, LedgerError> {
         let result = self
             .update(&holder.id)
             .await
             .update_expression("SET #k = :k, #e = :e REMOVE #l")
-            .condition_expression("attribute_not_exists(#k)")
-            .set_expression_attribute_names(Some(names(&["#k", "#e", "#l"])))
+            .condition_expression("#h = :me AND attribute_not_exists(#k)")
+            .set_expression_attribute_names(Some(names(&["#k", "#e", "#l", "#h"])))
             .expression_attribute_values(":k", s(issue_key))
             .expression_attribute_values(":e", n(self.expires_at()))
+            .expression_attribute_values(":me", s(&holder.token))
+            .send()
+            .await;
+        if outcome(result, |e| e.is_conditional_check_failed_exception())? {
+            return Ok(Recorded::Ours);
+        }
+        // Recorded already (by this delivery, whose answer was lost, or by another), or
+        // taken over: the entry says which.
+        Ok(match self.get(&holder.id).await? {
+            Some(Found {
+                issue_key: Some(key),
+                ..
+            }) if key == issue_key => Recorded::Ours,
+            Some(Found {
+                issue_key: Some(key),
+                ..
+            }) => Recorded::Other(key),
+            _ => Recorded::Lost,
+        })
+    }
+
+    /// The lease ends now (see `Ledger::park`), while this delivery still holds it.
+    pub async fn park(&self, holder: &Holder) -> Result<(), LedgerError> {
+        let now = (self.clock)().min(holder.lease_until);
+        let result = self
+            .update(&holder.id)
+            .await
+            .update_expression("SET #l = :l")
+            .condition_expression("#h = :me AND attribute_not_exists(#k)")
+            .set_expression_attribute_names(Some(names(&["#l", "#h", "#k"])))
+            .expression_attribute_values(":l", n(now))
+            .expression_attribute_values(":me", s(&holder.token))
             .send()
             .await;
         outcome(result, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+    }
+
+    /// A detection's entry: `detection|<site>|<project>|<detection id>`, apart from the
+    /// runs' entries (whose ids are `<site>|<fingerprint label>`).
+    fn detection_id(detection: &str) -> String {
+        format!("detection|{detection}")
+    }
+
+    pub async fn newest_issue(&self, detection: &str) -> Result<Option<String>, LedgerError> {
+        let found = self.get(&Self::detection_id(detection)).await?;
+        Ok(found.and_then(|f| f.issue_key))
+    }
+
+    pub async fn note_newest(&self, detection: &str, key: &str) -> Result<(), LedgerError> {
+        let result = self
+            .client
+            .get()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(&Self::detection_id(detection)))
+            .item("issue_key", s(key))
+            .item("expires_at", n(self.expires_at()))
+            .send()
+            .await;
+        outcome(result, |_| false).map(|_| ())
     }
 
     pub async fn release(&self, holder: &Holder) -> Result<(), LedgerError> {

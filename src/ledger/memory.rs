@@ -2,7 +2,7 @@
 //! creates a run twice, even inside Jira's search-index lag. Bounded: the oldest entries
 //! go first.
 
-use super::{Claim, Clock, Holder, LedgerError};
+use super::{busy_until, Claim, Clock, Holder, LedgerError, Recorded};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,7 +12,12 @@ const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Debug, Clone)]
 enum Entry {
-    Claimed { token: String, lease_until: u64 },
+    /// `taken_over`: the holder took the claim over from another (it searches Jira first).
+    Claimed {
+        token: String,
+        lease_until: u64,
+        taken_over: bool,
+    },
     Recorded(String),
 }
 
@@ -83,29 +88,44 @@ impl MemoryLedger {
         (self.clock)()
     }
 
+    pub fn allowance(&self) -> Duration {
+        Duration::from_millis(self.takeover_ms)
+    }
+
     pub fn claim(&self, id: &str, token: &str, lease: Duration) -> Claim {
         let now = (self.clock)();
         let holder = Holder::new(id, token, now + lease.as_millis() as u64);
-        let claimed = Entry::Claimed {
+        let claimed = |taken_over| Entry::Claimed {
             token: token.to_string(),
             lease_until: holder.lease_until,
+            taken_over,
         };
         let mut state = self.lock();
         match state.entries.get(id).map(|(_, e)| e) {
             Some(Entry::Recorded(key)) => Claim::Recorded(key.clone()),
-            Some(Entry::Claimed { token: t, .. }) if t == token => {
-                state.update(id, claimed);
-                Claim::Fresh(holder)
+            Some(Entry::Claimed {
+                token: t,
+                taken_over,
+                ..
+            }) if t == token => {
+                let taken_over = *taken_over;
+                state.update(id, claimed(taken_over));
+                match taken_over {
+                    true => Claim::TakeOver(holder),
+                    false => Claim::Fresh(holder),
+                }
             }
             Some(Entry::Claimed { lease_until, .. }) if lease_until + self.takeover_ms > now => {
-                Claim::Busy
+                Claim::Busy {
+                    until_ms: busy_until(*lease_until, self.takeover_ms, now),
+                }
             }
             Some(Entry::Claimed { .. }) => {
-                state.update(id, claimed);
+                state.update(id, claimed(true));
                 Claim::TakeOver(holder)
             }
             None => {
-                state.insert_new(id, claimed);
+                state.insert_new(id, claimed(false));
                 Claim::Fresh(holder)
             }
         }
@@ -118,21 +138,60 @@ impl MemoryLedger {
     pub fn renew(&self, holder: &mut Holder, lease: Duration) -> Result<(), LedgerError> {
         let lease_until = (self.clock)() + lease.as_millis() as u64;
         let mut state = self.lock();
-        if !Self::holds(&state, holder) {
-            return Err(LedgerError::Lost);
-        }
-        let token = holder.token.clone();
-        state.update(&holder.id, Entry::Claimed { token, lease_until });
+        self.set_lease(&mut state, holder, lease_until)?;
         holder.lease_until = lease_until;
         Ok(())
     }
 
-    pub fn record(&self, holder: &Holder, issue_key: &str) {
+    fn set_lease(
+        &self,
+        state: &mut State,
+        holder: &Holder,
+        lease_until: u64,
+    ) -> Result<(), LedgerError> {
+        let Some((
+            _,
+            Entry::Claimed {
+                token, taken_over, ..
+            },
+        )) = state.entries.get(&holder.id)
+        else {
+            return Err(LedgerError::Lost);
+        };
+        if *token != holder.token {
+            return Err(LedgerError::Lost);
+        }
+        let entry = Entry::Claimed {
+            token: token.clone(),
+            lease_until,
+            taken_over: *taken_over,
+        };
+        state.update(&holder.id, entry);
+        Ok(())
+    }
+
+    /// The lease ends now (see `Ledger::park`); a claim lost meanwhile is left alone.
+    pub fn park(&self, holder: &Holder) {
+        let now = (self.clock)();
+        let mut state = self.lock();
+        let _ = self.set_lease(&mut state, holder, now.min(holder.lease_until));
+    }
+
+    pub fn record(&self, holder: &Holder, issue_key: &str) -> Recorded {
         let mut state = self.lock();
         match state.entries.get(&holder.id) {
-            Some((_, Entry::Recorded(_))) => {}
-            Some(_) => state.update(&holder.id, Entry::Recorded(issue_key.to_string())),
-            None => state.insert_new(&holder.id, Entry::Recorded(issue_key.to_string())),
+            Some((_, Entry::Recorded(key))) if key == issue_key => Recorded::Ours,
+            Some((_, Entry::Recorded(key))) => Recorded::Other(key.clone()),
+            Some(_) if Self::holds(&state, holder) => {
+                state.update(&holder.id, Entry::Recorded(issue_key.to_string()));
+                Recorded::Ours
+            }
+            Some(_) => Recorded::Lost,
+            // Evicted meanwhile (the bound): nobody else can hold it.
+            None => {
+                state.insert_new(&holder.id, Entry::Recorded(issue_key.to_string()));
+                Recorded::Ours
+            }
         }
     }
 
@@ -169,12 +228,23 @@ mod tests {
         let (l, now) = ledger();
         let lease = Duration::from_secs(10);
         let first = fresh(l.claim("run", "a", lease));
-        assert_eq!(l.claim("run", "b", lease), Claim::Busy);
         // The same delivery again (an answer it lost): its own claim.
         fresh(l.claim("run", "a", lease));
+        // A live lease: come back when it ends.
+        assert_eq!(
+            l.claim("run", "b", lease),
+            Claim::Busy {
+                until_ms: 1_010_000
+            }
+        );
         // Lease over, but not the take-over allowance.
         now.fetch_add(10_000 + 59_000, Ordering::SeqCst);
-        assert_eq!(l.claim("run", "b", lease), Claim::Busy);
+        assert_eq!(
+            l.claim("run", "b", lease),
+            Claim::Busy {
+                until_ms: 1_070_000
+            }
+        );
         now.fetch_add(1_000, Ordering::SeqCst);
         let Claim::TakeOver(second) = l.claim("run", "b", lease) else {
             panic!("take-over expected")
@@ -183,13 +253,37 @@ mod tests {
         let mut stale = first.clone();
         assert_eq!(l.renew(&mut stale, lease), Err(LedgerError::Lost));
         l.release(&first);
-        assert_eq!(
-            l.claim("run", "c", lease),
-            Claim::Busy,
+        assert!(
+            matches!(l.claim("run", "c", lease), Claim::Busy { .. }),
             "a stale release does nothing"
         );
-        l.record(&second, "SEC-1");
+        // The stale holder cannot record; the holder can, and then its key stays.
+        assert_eq!(l.record(&first, "SEC-2"), Recorded::Lost);
+        assert_eq!(l.record(&second, "SEC-1"), Recorded::Ours);
+        assert_eq!(l.record(&first, "SEC-2"), Recorded::Other("SEC-1".into()));
         assert_eq!(l.claim("run", "c", lease), Claim::Recorded("SEC-1".into()));
+    }
+
+    #[test]
+    fn a_parked_claim_waits_for_the_allowance_from_when_it_was_parked() {
+        let (l, now) = ledger();
+        let lease = Duration::from_secs(10);
+        let h = fresh(l.claim("run", "a", lease));
+        now.fetch_add(3_000, Ordering::SeqCst);
+        l.park(&h);
+        // Not the lease (which would end at +10 s) plus the allowance: from the park.
+        assert_eq!(
+            l.claim("run", "b", lease),
+            Claim::Busy {
+                until_ms: 1_063_000
+            }
+        );
+        now.fetch_add(60_000, Ordering::SeqCst);
+        let Claim::TakeOver(taker) = l.claim("run", "b", lease) else {
+            panic!("take-over expected")
+        };
+        // The taker asking again (its answer lost) still knows it took over.
+        assert_eq!(l.claim("run", "b", lease), Claim::TakeOver(taker));
     }
 
     #[test]
@@ -208,10 +302,10 @@ mod tests {
         let h = fresh(l.claim("run-0", "a", lease));
         l.release(&h);
         let h = fresh(l.claim("run-0", "b", lease));
-        l.record(&h, "SEC-0");
+        assert_eq!(l.record(&h, "SEC-0"), Recorded::Ours);
         for i in 1..MAX_ENTRIES {
             let h = fresh(l.claim(&format!("run-{i}"), "a", lease));
-            l.record(&h, "SEC-1");
+            assert_eq!(l.record(&h, "SEC-1"), Recorded::Ours);
         }
         assert_eq!(l.lock().entries.len(), MAX_ENTRIES);
         assert_eq!(

@@ -44,8 +44,22 @@ pub enum Claim {
     TakeOver(Holder),
     /// The run has its issue.
     Recorded(String),
-    /// Another delivery holds a live claim.
-    Busy,
+    /// Another delivery holds the claim, or its holder ended without knowing whether Jira
+    /// acted (an ambiguous create): nothing may be done before `until_ms` (epoch ms, the
+    /// ledger's clock): the end of a live lease, or the take-over allowance after one.
+    Busy { until_ms: u64 },
+}
+
+/// What recording the run's issue found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// This delivery's issue is the run's.
+    Ours,
+    /// Another delivery recorded this issue first: every answer names it.
+    Other(String),
+    /// The claim was taken over and nothing is recorded yet: the new holder searches Jira
+    /// (after the index allowance) and finds this delivery's issue.
+    Lost,
 }
 
 /// Proof of holding a claim: the ledger id and this delivery's random token.
@@ -64,6 +78,15 @@ impl Holder {
             token: token.to_string(),
             lease_until,
         }
+    }
+}
+
+/// When a claim held by someone else can next be acted on: the end of its lease while it
+/// is live (its holder records or parks by then), else the take-over allowance after it.
+fn busy_until(lease_until: u64, takeover_ms: u64, now: u64) -> u64 {
+    match now < lease_until {
+        true => lease_until,
+        false => lease_until + takeover_ms,
     }
 }
 
@@ -102,13 +125,34 @@ impl From<LedgerError> for Failure {
     }
 }
 
-/// A run is in progress elsewhere: report it failed so it is retried later.
-pub fn in_progress() -> Failure {
+/// The run cannot be acted on before `wait` has passed: another delivery holds a live
+/// claim, or an earlier one ended not knowing whether Jira acted and the search index needs
+/// time to show it. Reported failed with the wait, so that SQS holds the message until then
+/// without spending its receives.
+pub fn in_progress(wait: Duration) -> Failure {
     Failure::new(
         FailureClass::InProgress,
-        "another delivery of this run holds a live claim on it",
-        "none needed: it is retried, and answered duplicate once the other delivery recorded its issue",
+        format!(
+            "another delivery of this run holds its claim, or ended without knowing whether Jira acted; it can be taken up in {} s",
+            wait.as_secs_f64().ceil() as u64
+        ),
+        "none needed: it is retried then (SQS holds the message until that time), and ends as the run's one issue",
     )
+    .retry_after(wait)
+}
+
+/// An ambiguous write (`what`: the step and Jira's error) that this delivery cannot settle
+/// in time: a search after `wait` (the search-index allowance) tells whether it landed.
+pub fn unsettled(what: &str, wait: Duration) -> Failure {
+    Failure::new(
+        FailureClass::InProgress,
+        format!(
+            "{what}; whether Jira made it is settled by a search in {} s, once Jira's search index shows it",
+            wait.as_secs_f64().ceil() as u64
+        ),
+        "none needed: it is retried then (SQS holds the message until that time), and ends as the run's one issue",
+    )
+    .retry_after(wait)
 }
 
 pub enum Ledger {
@@ -153,13 +197,60 @@ impl Ledger {
         }
     }
 
-    pub async fn record(&self, holder: &Holder, issue_key: &str) -> Result<(), LedgerError> {
+    /// Records the run's issue, while this delivery still holds the claim; once another
+    /// key is recorded, that one stays.
+    pub async fn record(&self, holder: &Holder, issue_key: &str) -> Result<Recorded, LedgerError> {
+        match self {
+            Ledger::Memory(m) => Ok(m.record(holder, issue_key)),
+            Ledger::Dynamo(d) => d.record(holder, issue_key).await,
+        }
+    }
+
+    /// The holder ends without knowing whether Jira acted (or half way through a lifecycle
+    /// run): the lease ends now, so a later delivery may take over once the search-index
+    /// allowance has passed since, and searches Jira first. Nobody waits for a holder that
+    /// is gone.
+    pub async fn park(&self, holder: &Holder) -> Result<(), LedgerError> {
         match self {
             Ledger::Memory(m) => {
-                m.record(holder, issue_key);
+                m.park(holder);
                 Ok(())
             }
-            Ledger::Dynamo(d) => d.record(holder, issue_key).await,
+            Ledger::Dynamo(d) => d.park(holder).await,
+        }
+    }
+
+    /// The newest issue noted for `detection` (a table only: one container's own runs of a
+    /// detection are serialised and see what the previous one made).
+    pub async fn newest_issue(&self, detection: &str) -> Result<Option<String>, LedgerError> {
+        match self {
+            Ledger::Memory(_) => Ok(None),
+            Ledger::Dynamo(d) => d.newest_issue(detection).await,
+        }
+    }
+
+    /// Notes `key` as the detection's newest issue.
+    pub async fn note_newest(&self, detection: &str, key: &str) -> Result<(), LedgerError> {
+        match self {
+            Ledger::Memory(_) => Ok(()),
+            Ledger::Dynamo(d) => d.note_newest(detection, key).await,
+        }
+    }
+
+    /// The search-index allowance (`IDEMPOTENCY_TAKEOVER_SECONDS`).
+    pub fn allowance(&self) -> Duration {
+        match self {
+            Ledger::Memory(m) => m.allowance(),
+            Ledger::Dynamo(d) => d.allowance(),
+        }
+    }
+
+    /// The per-container ledger, if that is the one in use (parked synchronously when a
+    /// delivery is dropped at the deadline).
+    pub fn memory(&self) -> Option<&MemoryLedger> {
+        match self {
+            Ledger::Memory(m) => Some(m),
+            Ledger::Dynamo(_) => None,
         }
     }
 

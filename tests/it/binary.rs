@@ -33,6 +33,7 @@ async fn the_binary_serves_sqs_and_direct_invocations() {
                 format!("127.0.0.1:{}", jira.addr.port()),
             )
             .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &jira.base_url)
+            .env("AWS_ENDPOINT_URL_SQS", &jira.base_url)
             .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
             .stderr(Stdio::null())
             .spawn()
@@ -69,6 +70,29 @@ async fn the_binary_serves_sqs_and_direct_invocations() {
         .unwrap()
         .contains("destination.project_key"));
     assert_eq!(jira.created().len(), 2);
+
+    // A create Jira made but never answered (Cloud): the message is held in its queue
+    // until a search can be trusted to show the issue (the 60 s allowance).
+    jira.push_fault(
+        "/rest/api/3/issue",
+        fake_jira::FaultKind::SucceedWithoutAnswer,
+    );
+    let mut unanswered = run(&jira.base_url, 8);
+    unanswered["destination"]["timeout"] = json!(1);
+    let batch = sqs(&[("c", unanswered.to_string())], QUEUE);
+    let answer = runtime
+        .invoke(batch, Duration::from_secs(30))
+        .await
+        .result
+        .unwrap();
+    assert_eq!(failures(&answer), ["c"]);
+    let held = jira.visibility_changes();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(
+        (held[0].receipt_handle.as_str(), held[0].seconds),
+        ("rh", 61)
+    );
+    assert_eq!(jira.created().len(), 3);
 
     // Logs are JSON lines with EMF metrics among them, and never the token.
     let text = std::fs::read_to_string(&log).unwrap();

@@ -6,6 +6,8 @@
 
 mod common;
 
+/// Ambiguous creates settled without a duplicate or a dead letter; SQS holding messages.
+mod ambiguous;
 /// Input shapes and batches: SQS, EventBridge, direct; FIFO; metrics; garbage and panics.
 mod batches;
 /// The real binary against a Lambda Runtime API stand-in.

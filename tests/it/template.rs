@@ -56,6 +56,19 @@ fn the_ledger_policy_names_its_table_only() {
 }
 
 #[test]
+fn messages_can_be_held_in_the_alert_queue_only() {
+    let t = template();
+    let hold = t.split("Sid: HoldAlertMessages").nth(1).unwrap();
+    let statement: String = hold.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(
+        statement.contains("Action: sqs:ChangeMessageVisibility")
+            && statement.contains("Resource: !GetAtt AlertQueue.Arn"),
+        "{statement}"
+    );
+    assert_eq!(t.matches("sqs:ChangeMessageVisibility").count(), 1);
+}
+
+#[test]
 fn a_private_jira_can_be_reached_when_asked() {
     let t = template();
     // Outside any VPC unless both subnets and security groups are given.

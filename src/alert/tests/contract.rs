@@ -153,6 +153,31 @@ fn every_bad_label_and_link_is_named() {
     );
 }
 
+#[test]
+fn labels_with_the_functions_own_prefixes_are_refused() {
+    let mut v = sample();
+    v["destination"]["labels"] = json!([
+        "team-blue",
+        "detection-state-4102444800-clear-c0-f0",
+        "Detection-ID-77",
+        " detection-run-abc",
+        "detection-pending-x-resolve",
+        "detection-notes"
+    ]);
+    let e = error_of(&v);
+    assert_eq!(
+        e.fields(),
+        [
+            "destination.labels[1]",
+            "destination.labels[2]",
+            "destination.labels[3]",
+            "destination.labels[4]"
+        ]
+    );
+    assert!(e.problems[0].problem.contains("detection-state-"), "{e}");
+    assert!(e.problems[0].fix.contains("detection-pending-"), "{e}");
+}
+
 fn with_secret(id: &str) -> Value {
     let mut v = sample();
     v["destination"]["api_token_secret"] = json!(id);

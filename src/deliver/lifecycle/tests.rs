@@ -62,8 +62,18 @@ fn the_state_label_round_trips_and_the_newest_wins() {
         0,
         &[old.clone(), m.to_label(), "detection-state-x".into()],
     );
-    assert_eq!(Marker::of(&i), Some(m));
-    assert_eq!(Marker::labels_of(&i), vec![old, m.to_label()]);
+    let now = m.last_run;
+    assert_eq!(Marker::of(&i, now), Some(m));
+    assert_eq!(Marker::labels_of(&i, now), vec![old.clone(), m.to_label()]);
+    // A state dated past now plus the skew was written by hand: ignored, and left alone.
+    let future = Marker::new(4_102_444_800, Action::Cleared).to_label();
+    let j = issue("SEC-1", NEW, 0, &[m.to_label(), future]);
+    assert_eq!(Marker::of(&j, now), Some(m));
+    assert_eq!(Marker::labels_of(&j, now), vec![m.to_label()]);
+    assert_eq!(
+        Marker::of(&j, 4_102_444_800 - 300).map(|m| m.last_run),
+        Some(4_102_444_800)
+    );
     // An older run's comment counts, but does not take the time or the action.
     let after = Marker::after(Some(m), m.last_run - 10, Action::Commented, true);
     assert_eq!(

@@ -170,13 +170,15 @@ fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
         }
     );
     let pending = format!("detection-pending-{run}-repeat");
-    // The fingerprint and the pending label first: a redelivery finds them.
+    // The fingerprint and the pending label first: a redelivery finds them. The state
+    // counts the function's comments (a new issue before Jira's 5,000).
     let mark = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
+    let state = Marker::after(None, plan.run, Action::Commented, false).to_label();
     assert_eq!(
         mark,
         Step::EditLabels {
             key: "SEC-3".into(),
-            add: vec![fp.clone(), pending.clone()],
+            add: vec![fp.clone(), pending.clone(), state],
             remove: vec![],
             stage: Stage::Mark
         }
@@ -328,14 +330,20 @@ fn other_errors_fail_naming_the_step() {
     let f = failed(booked(&mut plan, refused, Step::Release));
     assert_eq!(f.class, FailureClass::Permission);
     assert!(f.message.starts_with("searching for an earlier delivery"));
-    let mut plan = Plan::new(&a, false, NOW);
+    let mut plan = Plan::new(&a, false, NOW).allowing(Duration::from_secs(30));
     started(&mut plan);
     sent(plan.on_reply(Ok(Reply::Found(vec![]))));
-    // A create that may have reached Jira keeps the claim: no release.
-    let f = failed(plan.on_reply(Err(StepError::Jira(JiraError::NoAnswer {
+    // A create that may have reached Jira keeps the claim: parked, not released, and a
+    // search after Cloud's index allowance settles it.
+    let wait = sent(plan.on_reply(Err(StepError::Jira(JiraError::NoAnswer {
         detail: "timed out".into(),
     }))));
-    assert_eq!(f.class, FailureClass::Timeout);
+    assert_eq!(wait, Step::Wait(Duration::from_secs(30)));
+    let no_time = plan.on_reply(Err(StepError::Failed(Failure::deadline())));
+    let f = failed(booked(&mut plan, no_time, Step::Park));
+    assert_eq!(f.class, FailureClass::InProgress);
+    assert_eq!(f.retry_after, Some(Duration::from_secs(30)));
+    assert!(f.message.starts_with("creating the issue: "), "{f}");
 }
 
 #[test]
@@ -400,8 +408,11 @@ fn a_recorded_run_is_a_duplicate_and_a_live_claim_is_in_progress() {
     );
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
-    let f = failed(plan.on_reply(Ok(Reply::Claimed(Claim::Busy))));
+    // Busy until 40 s from now: SQS is asked to hold the message that long.
+    let until_ms = (NOW as u64 + 40) * 1000;
+    let f = failed(plan.on_reply(Ok(Reply::Claimed(Claim::Busy { until_ms }))));
     assert_eq!(f.class, FailureClass::InProgress);
+    assert_eq!(f.retry_after, Some(Duration::from_secs(40)), "{f}");
 }
 
 #[test]
@@ -464,11 +475,20 @@ fn server_error() -> StepError {
 #[test]
 fn a_create_answered_5xx_is_searched_for_before_another_create() {
     let a = alert(false);
-    let mut plan = Plan::new(&a, true, NOW);
+    // Cloud: the search is trusted once the index allowance has passed.
+    let mut plan = Plan::new(&a, true, NOW).allowing(Duration::from_secs(45));
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
-    // The index may lag behind the create that happened anyway: wait, then search.
+    assert_eq!(
+        sent(plan.on_reply(Err(server_error()))),
+        Step::Wait(Duration::from_secs(45))
+    );
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2))));
+    // Server/DC indexes with the create: a short wait for a create still under way.
     assert_eq!(
         sent(plan.on_reply(Err(server_error()))),
         Step::Wait(CREATED_ANYWAY_WAIT)
@@ -501,7 +521,7 @@ fn a_create_that_keeps_failing_keeps_the_claim() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2))));
     for round in 0..3u32 {
         let wait = sent(plan.on_reply(Err(server_error())));
         assert_eq!(wait, Step::Wait(CREATED_ANYWAY_WAIT * (1 << round)));
@@ -509,9 +529,11 @@ fn a_create_that_keeps_failing_keeps_the_claim() {
         let again = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
         assert!(matches!(again, Step::Create { .. }));
     }
-    // Nothing says whether any of them happened: no release, a later delivery searches.
-    let f = failed(plan.on_reply(Err(server_error())));
+    // Nothing says whether the last happened: parked, a later delivery searches.
+    let last = plan.on_reply(Err(server_error()));
+    let f = failed(booked(&mut plan, last, Step::Park));
     assert_eq!(f.class, FailureClass::Jira5xx);
+    assert_eq!(f.retry_after, Some(Duration::from_secs(60)));
 }
 
 #[test]
@@ -523,9 +545,10 @@ fn a_taken_over_claim_is_never_released() {
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
     // The search fails: the old holder may still have created the issue, so the next
     // delivery must take over (and search) again rather than start fresh.
-    let f = failed(plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
+    let refused = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
         detail: "no".into(),
-    }))));
+    })));
+    let f = failed(booked(&mut plan, refused, Step::Park));
     assert_eq!(f.class, FailureClass::Permission);
 }
 
@@ -536,8 +559,126 @@ fn an_unreadable_create_answer_keeps_the_claim() {
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
-    let f = failed(plan.on_reply(Err(StepError::Jira(JiraError::BadResponse {
+    // Jira may have made it: searched for after the allowance before anything else.
+    let wait = sent(plan.on_reply(Err(StepError::Jira(JiraError::BadResponse {
         detail: "HTTP 201 with a body that is not JSON".into(),
     }))));
-    assert_eq!(f.class, FailureClass::Rejected);
+    assert_eq!(wait, Step::Wait(Duration::from_secs(60)));
+    let search = sent(plan.on_reply(Ok(Reply::Done)));
+    assert!(matches!(
+        search,
+        Step::Search {
+            purpose: Purpose::CreatedAnyway,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_label_edit_that_may_have_landed_parks_the_claim() {
+    let a = alert(true);
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    let mark = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
+    assert!(matches!(mark, Step::EditLabels { .. }));
+    // The fingerprint and state may be on the issue now: a fresh claim by the redelivery
+    // would decide again from this run's own state (counting it twice).
+    let next = plan.on_reply(Err(server_error()));
+    let f = failed(booked(&mut plan, next, Step::Park));
+    assert_eq!(f.retry_after, Some(Duration::from_secs(60)));
+    // A refusal changed nothing: released.
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
+    let next = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
+        detail: "no".into(),
+    })));
+    failed(booked(&mut plan, next, Step::Release));
+}
+
+#[test]
+fn a_key_recorded_first_by_another_delivery_is_the_answer() {
+    let a = alert(false);
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    let record = sent(plan.on_reply(Ok(Reply::Created(created("SEC-6")))));
+    assert_eq!(
+        record,
+        Step::Record {
+            key: "SEC-6".into()
+        }
+    );
+    assert_eq!(
+        plan.on_reply(Ok(Reply::Recorded(Recorded::Other("SEC-5".into())))),
+        Next::Finish(Status::Duplicate, "SEC-5".into())
+    );
+}
+
+#[test]
+fn group_repeats_opens_a_new_issue_once_the_open_one_is_full_of_comments() {
+    let a = alert(true);
+    let mut plan = Plan::new(&a, false, NOW);
+    started_on(&mut plan, ApiFlavor::V2);
+    sent(plan.on_reply(Ok(Reply::Found(vec![]))));
+    let mut full = found("SEC-3");
+    let mut m = Marker::new(plan.run, Action::Commented);
+    m.comments = lifecycle::COMMENT_LIMIT;
+    full.labels.push(m.to_label());
+    let next = sent(plan.on_reply(Ok(Reply::Found(vec![full]))));
+    assert!(matches!(next, Step::Create { .. }), "{next:?}");
+}
+
+#[test]
+fn a_resumed_clear_does_not_undo_a_newer_run() {
+    let mut a = alert(false);
+    a.destination.lifecycle.resolve_when_clear = true;
+    a.detection.outcome = "NOT_MATCHED".into();
+    let mut plan = Plan::new(&a, false, NOW);
+    let fp = plan.fingerprint().to_string();
+    started(&mut plan);
+    // This clear stopped half way; a newer run has acted on the issue since.
+    let mut issue = found("SEC-3");
+    issue.status_category = Some("indeterminate".into());
+    issue.labels = vec![
+        fp.clone(),
+        pending_label(&fp, Act::Resolve),
+        Marker::new(plan.run + 300, Action::Commented).to_label(),
+    ];
+    let comments = sent(plan.on_reply(Ok(Reply::Found(vec![issue]))));
+    assert_eq!(
+        comments,
+        Step::Comments {
+            key: "SEC-3".into()
+        }
+    );
+    let comment_of_this_run = format!("... Run fingerprint: {fp}");
+    // Its comment is there: no transition, only its pending label goes.
+    let unmark = sent(plan.on_reply(Ok(Reply::Comments(vec![comment_of_this_run]))));
+    assert_eq!(
+        unmark,
+        Step::EditLabels {
+            key: "SEC-3".into(),
+            add: vec![],
+            remove: vec![pending_label(&fp, Act::Resolve)],
+            stage: Stage::Unmark
+        }
+    );
+    let end = plan.on_reply(Ok(Reply::Done));
+    assert_eq!(
+        booked(
+            &mut plan,
+            end,
+            Step::Record {
+                key: "SEC-3".into()
+            }
+        ),
+        Next::Finish(Status::Commented, "SEC-3".into())
+    );
+    assert_eq!(plan.reason(), Some("older run"));
 }

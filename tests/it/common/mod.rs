@@ -14,6 +14,7 @@ use detection_jira::jira::memory::MemoryJira;
 use detection_jira::jira::Deployment;
 use detection_jira::jira::{JiraApi, JiraHttp};
 use detection_jira::ledger::{system_clock, Clock, DynamoLedger, Ledger, MemoryLedger};
+use detection_jira::queue::{NoQueue, Queue, Sqs};
 use detection_jira::secrets::{SecretCache, SecretSource, SecretsManager};
 use fake_jira::{Config, FakeJira, Flavor};
 use serde_json::{json, Value};
@@ -56,6 +57,18 @@ pub fn secrets_client_in(endpoint: &str, region: &'static str) -> aws_sdk_secret
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }
 
+/// SQS through the SDK, at the fake Jira (which records visibility changes).
+pub fn sqs_of(jira: &FakeJira) -> Arc<dyn Queue> {
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDFAKE", "fake", None, None, "tests"))
+        .endpoint_url(&jira.base_url)
+        .build();
+    Arc::new(Sqs::new(aws_sdk_sqs::Client::from_conf(conf)))
+}
+
 /// A fake Jira that knows `USER`/`TOKEN` and serves the secret `SECRET_ID`.
 pub async fn fake(flavor: Flavor) -> FakeJira {
     let mut config = Config::standard(flavor);
@@ -71,9 +84,18 @@ fn assemble<J: JiraApi, S: SecretSource>(
     allowed: &str,
     max_concurrency: usize,
     metrics: MetricsSink,
+    queue: Arc<dyn Queue>,
 ) -> Arc<App<J, S>> {
     let ledger = Ledger::Memory(MemoryLedger::new(system_clock(), Duration::from_secs(60)));
-    assemble_with(jira, secrets, allowed, max_concurrency, metrics, ledger)
+    assemble_with(
+        jira,
+        secrets,
+        allowed,
+        max_concurrency,
+        metrics,
+        ledger,
+        queue,
+    )
 }
 
 fn assemble_with<J: JiraApi, S: SecretSource>(
@@ -83,8 +105,10 @@ fn assemble_with<J: JiraApi, S: SecretSource>(
     max_concurrency: usize,
     metrics: MetricsSink,
     ledger: Ledger,
+    queue: Arc<dyn Queue>,
 ) -> Arc<App<J, S>> {
     Arc::new(App {
+        queue,
         deliverer: Deliverer::new(
             jira,
             SecretCache::new(secrets, Duration::from_secs(300)),
@@ -105,6 +129,7 @@ pub fn app_with_ledger(jira: &FakeJira, ledger: Ledger) -> Arc<TestApp> {
         10,
         no_metrics(),
         ledger,
+        sqs_of(jira),
     )
 }
 
@@ -135,6 +160,7 @@ pub fn app_with_gateway(jira: &FakeJira, gateway: &str) -> Arc<TestApp> {
         .with_gateway(detection_jira::gateway::Gateway::new(gateway, gateway).unwrap()),
         max_concurrency: 10,
         metrics: no_metrics(),
+        queue: sqs_of(jira),
     })
 }
 
@@ -146,6 +172,7 @@ pub fn app_allowing(jira: &FakeJira, allowed: &str) -> Arc<TestApp> {
         allowed,
         10,
         no_metrics(),
+        sqs_of(jira),
     )
 }
 
@@ -157,6 +184,7 @@ pub fn app_reading_secrets_through(client: aws_sdk_secretsmanager::Client) -> Ar
         "127.0.0.1",
         4,
         no_metrics(),
+        Arc::new(NoQueue),
     )
 }
 
@@ -172,6 +200,7 @@ pub fn sequential_app_capturing_metrics(
         "127.0.0.1",
         1,
         Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())),
+        sqs_of(jira),
     );
     (app, lines)
 }
@@ -187,6 +216,7 @@ pub fn app_wrapping_http<J: JiraApi>(
         "127.0.0.1",
         4,
         no_metrics(),
+        sqs_of(jira),
     )
 }
 
@@ -201,6 +231,7 @@ pub fn in_memory_app() -> Arc<MemoryApp> {
         "127.0.0.1",
         10,
         no_metrics(),
+        Arc::new(NoQueue),
     )
 }
 
@@ -470,6 +501,7 @@ pub fn flaky_dynamo_client(
         rng: Mutex::new(fastrand::Rng::with_seed(seed)),
         before,
         after,
+        skip_next: Mutex::new(0),
         lose_next: Mutex::new(0),
     };
     aws_sdk_dynamodb::Client::from_conf(dynamo_config(endpoint).interceptor(faults).build())
@@ -477,10 +509,20 @@ pub fn flaky_dynamo_client(
 
 /// A client that loses the answers of its first `n` requests (which DynamoDB did handle).
 pub fn dynamo_client_losing_answers(endpoint: &str, n: u32) -> aws_sdk_dynamodb::Client {
+    dynamo_client_losing_answers_after(endpoint, 0, n)
+}
+
+/// A client that answers its first `skip` requests, then loses the answers of `n`.
+pub fn dynamo_client_losing_answers_after(
+    endpoint: &str,
+    skip: u32,
+    n: u32,
+) -> aws_sdk_dynamodb::Client {
     let faults = FlakyDynamo {
         rng: Mutex::new(fastrand::Rng::with_seed(0)),
         before: 0.0,
         after: 0.0,
+        skip_next: Mutex::new(skip),
         lose_next: Mutex::new(n),
     };
     aws_sdk_dynamodb::Client::from_conf(dynamo_config(endpoint).interceptor(faults).build())
@@ -491,6 +533,8 @@ struct FlakyDynamo {
     rng: Mutex<fastrand::Rng>,
     before: f64,
     after: f64,
+    /// Answers to let through before losing `lose_next`.
+    skip_next: Mutex<u32>,
     /// Answers still to lose, whatever the dice say.
     lose_next: Mutex<u32>,
 }
@@ -526,6 +570,12 @@ impl aws_sdk_dynamodb::config::Intercept for FlakyDynamo {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), BoxError> {
+        let mut skip = self.skip_next.lock().unwrap();
+        if *skip > 0 {
+            *skip -= 1;
+            return Ok(());
+        }
+        drop(skip);
         let mut lose = self.lose_next.lock().unwrap();
         if *lose > 0 {
             *lose -= 1;
