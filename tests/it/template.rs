@@ -59,7 +59,7 @@ fn the_ledger_policy_names_its_table_only() {
 fn messages_can_be_held_in_the_alert_queue_only() {
     let t = template();
     let hold = t.split("Sid: HoldAlertMessages").nth(1).unwrap();
-    let statement: String = hold.lines().take(3).collect::<Vec<_>>().join("\n");
+    let statement: String = hold.lines().take(4).collect::<Vec<_>>().join("\n");
     assert!(
         statement.contains("Action: sqs:ChangeMessageVisibility")
             && statement.contains("Resource: !GetAtt AlertQueue.Arn"),
