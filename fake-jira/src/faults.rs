@@ -37,6 +37,9 @@ pub enum FaultKind {
     SucceedWithoutAnswer,
     /// Handle the request at once (an issue is created), and answer only after this long.
     AnswerLate(Duration),
+    /// Handle the request (an issue is created), then close the connection without a
+    /// byte of answer (a connection reset before the answer).
+    ResetAfterSuccess,
     /// Answer a redirect to this location.
     Redirect(String),
 }

@@ -109,6 +109,7 @@ async fn handle(
     };
     let mut no_answer = false;
     let mut answer_late = None;
+    let mut reset = false;
     if let Some(f) = fault {
         match f.kind {
             FaultKind::Status {
@@ -127,6 +128,7 @@ async fn handle(
             FaultKind::Delay(d) => tokio::time::sleep(d).await,
             FaultKind::SucceedWithoutAnswer => no_answer = true,
             FaultKind::AnswerLate(d) => answer_late = Some(d),
+            FaultKind::ResetAfterSuccess => reset = true,
             FaultKind::Redirect(location) => {
                 record(&state, ctx, peer, &path, &headers, 302);
                 return (StatusCode::FOUND, [("location", location)]).into_response();
@@ -156,6 +158,13 @@ async fn handle(
     }
     if let Some(d) = answer_late {
         tokio::time::sleep(d).await;
+    }
+    if reset {
+        // Unwinding ends the connection's task: the socket closes with no answer at all.
+        // (`resume_unwind` skips the panic hook, so nothing is printed.)
+        std::panic::resume_unwind(Box::new(
+            "injected: connection reset after the request was handled",
+        ));
     }
     resp
 }

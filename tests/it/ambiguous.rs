@@ -85,15 +85,17 @@ async fn play(
     played
 }
 
+/// An alert whose create Jira makes, then resets the connection before answering.
 fn unanswered_create(jira: &FakeJira, flavor: Flavor) -> String {
-    let path = match flavor {
+    jira.push_fault(create_path(flavor), FaultKind::ResetAfterSuccess);
+    alert(&jira.base_url).to_string()
+}
+
+fn create_path(flavor: Flavor) -> &'static str {
+    match flavor {
         Flavor::Cloud => "/rest/api/3/issue",
         Flavor::Server => "/rest/api/2/issue",
-    };
-    jira.push_fault(path, FaultKind::SucceedWithoutAnswer);
-    let mut a = alert(&jira.base_url);
-    a["destination"]["timeout"] = json!(1);
-    a.to_string()
+    }
 }
 
 async fn cloud_with_index_lag() -> FakeJira {
