@@ -8,14 +8,13 @@
 //! until shortly before they expire and fetched once for any number of alerts at once.
 
 use crate::alert::Destination;
-use crate::deliver::retry::{retrying, Policy};
+use crate::cells::Cells;
 use crate::failure::{Failure, FailureClass};
 use crate::hosts::{normalize, JiraSite};
 use crate::jira::{JiraApi, JiraError};
 use crate::metrics::Meter;
+use crate::retry::{retrying, Policy};
 use crate::secrets::{Credentials, Token};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
@@ -28,7 +27,6 @@ pub const AUTH_URL: &str = "https://auth.atlassian.com";
 pub const SCOPES: [&str; 3] = ["read:jira-work", "write:jira-work", "read:jira-user"];
 
 /// Entries kept per container at most (sites and secrets come from events).
-const MAX_ENTRIES: usize = crate::secrets::MAX_CACHED;
 
 /// An access token and until when it is used (a little before it expires).
 #[derive(Debug, Clone)]
@@ -39,15 +37,15 @@ pub struct Access {
 }
 
 /// The latest grant of a credential, or its refusal and until when it is repeated.
-type Slot = Arc<tokio::sync::Mutex<Option<Result<Access, (Failure, Instant)>>>>;
+type Slot = tokio::sync::Mutex<Option<Result<Access, (Failure, Instant)>>>;
 
 pub struct Gateway {
     pub api: JiraSite,
     pub auth: JiraSite,
     /// Cloud id per site base URL, learned from `tenant_info`.
-    cloud_ids: Mutex<HashMap<String, Arc<OnceCell<String>>>>,
+    cloud_ids: Cells<OnceCell<String>>,
     /// Access token per secret and client id.
-    tokens: Mutex<HashMap<String, Slot>>,
+    tokens: Cells<Slot>,
 }
 
 impl Gateway {
@@ -60,8 +58,8 @@ impl Gateway {
         Ok(Gateway {
             api: read("ATLASSIAN_API_URL", api_url)?,
             auth: read("ATLASSIAN_AUTH_URL", auth_url)?,
-            cloud_ids: Mutex::new(HashMap::new()),
-            tokens: Mutex::new(HashMap::new()),
+            cloud_ids: Cells::default(),
+            tokens: Cells::default(),
         })
     }
 
@@ -99,10 +97,10 @@ impl Gateway {
         cutoff: Instant,
         meter: &Meter,
     ) -> Result<String, Failure> {
-        let cell = bounded_entry(&self.cloud_ids, &site.base);
+        let cell = self.cloud_ids.get(&site.base);
         let found = cell
             .get_or_try_init(|| async {
-                retrying(Policy::Read, cutoff, meter, || {
+                retrying(Policy::Idempotent, cutoff, meter, || {
                     meter.time(jira.tenant_info(site, timeout))
                 })
                 .await
@@ -158,7 +156,7 @@ impl Gateway {
             _ => None,
         };
         let client_id = creds.client_id.as_deref().unwrap_or_default();
-        let slot = bounded_entry(&self.tokens, &token_key(&dest.api_token_secret, creds));
+        let slot = self.tokens.get(&token_key(&dest.api_token_secret, creds));
         let Ok(mut cached) = tokio::time::timeout_at(cutoff, slot.lock()).await else {
             return Err(Failure::deadline());
         };
@@ -169,7 +167,7 @@ impl Gateway {
             Some(Err((f, until))) if !fresh && Instant::now() < *until => return Err(f.clone()),
             _ => {}
         }
-        let grant = retrying(Policy::Read, cutoff, meter, || {
+        let grant = retrying(Policy::Idempotent, cutoff, meter, || {
             meter.time(jira.oauth_token(&self.auth, client_id, &creds.token, dest.timeout))
         })
         .await;
@@ -230,15 +228,6 @@ fn is_refusal(e: &JiraError) -> bool {
 /// gateway's path, so nothing else may).
 pub fn is_cloud_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-}
-
-/// The cell of `key`, made if missing; past the bound, idle cells are forgotten.
-fn bounded_entry<T: Default>(map: &Mutex<HashMap<String, Arc<T>>>, key: &str) -> Arc<T> {
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() >= MAX_ENTRIES && !map.contains_key(key) {
-        map.retain(|_, c| Arc::strong_count(c) > 1);
-    }
-    map.entry(key.to_string()).or_default().clone()
 }
 
 /// The token endpoint refused or failed: what it means for a service account.

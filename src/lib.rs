@@ -6,6 +6,7 @@
 //! and `failure` is the one error model all of them report in.
 
 pub mod alert;
+pub mod cells;
 pub mod check;
 pub mod config;
 pub mod deferred;
@@ -19,6 +20,7 @@ pub mod jira;
 pub mod ledger;
 pub mod metrics;
 pub mod queue;
+pub mod retry;
 pub mod roots;
 pub mod secrets;
 pub mod timestamp;

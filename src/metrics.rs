@@ -133,10 +133,7 @@ impl Meter {
         let started = Instant::now();
         let out = request.await;
         let ms = started.elapsed().as_millis() as u64;
-        self.latencies_ms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(ms);
+        crate::cells::lock(&self.latencies_ms).push(ms);
         out
     }
 
@@ -145,15 +142,12 @@ impl Meter {
         let started = Instant::now();
         let out = request.await;
         let ms = started.elapsed().as_millis() as u64;
-        self.ledger_ms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(ms);
+        crate::cells::lock(&self.ledger_ms).push(ms);
         out
     }
 
     pub fn claimed(&self, claim: &Claim) {
-        let mut l = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let mut l = crate::cells::lock(&self.ledger);
         match claim {
             Claim::Fresh(_) => l.claims += 1,
             Claim::TakeOver(_) => {
@@ -173,17 +167,9 @@ impl Meter {
         Stats {
             requests: self.requests.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
-            jira_ms: self
-                .latencies_ms
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-            ledger_ms: self
-                .ledger_ms
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-            ledger: *self.ledger.lock().unwrap_or_else(|p| p.into_inner()),
+            jira_ms: crate::cells::lock(&self.latencies_ms).clone(),
+            ledger_ms: crate::cells::lock(&self.ledger_ms).clone(),
+            ledger: *crate::cells::lock(&self.ledger),
         }
     }
 }

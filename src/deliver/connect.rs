@@ -4,13 +4,13 @@
 
 use super::Deliverer;
 use crate::alert::{ApiVersion, Destination};
-use crate::deliver::retry::{retrying, Policy};
 use crate::failure::Failure;
 use crate::gateway::Reuse;
 use crate::hosts::{self, JiraSite};
 use crate::issue::ApiFlavor;
 use crate::jira::{Call, Deployment, JiraApi, JiraError};
 use crate::metrics::Meter;
+use crate::retry::{retrying, Policy};
 use crate::secrets::{AuthScheme, Credentials, SecretSource};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -178,7 +178,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<(Arc<Credentials>, Instant), Failure> {
-        retrying(Policy::Read, cutoff, meter, || {
+        retrying(Policy::Idempotent, cutoff, meter, || {
             self.secrets.get(secret_id, refresh_older_than)
         })
         .await
@@ -216,17 +216,9 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             ApiVersion::V3 => return Ok(ApiFlavor::V3),
             ApiVersion::Auto => {}
         }
-        let cell = {
-            let mut flavors = self.flavors.lock().unwrap_or_else(|p| p.into_inner());
-            if flavors.len() >= crate::secrets::MAX_CACHED && !flavors.contains_key(&conn.site.base)
-            {
-                // Sites come from events: past the bound, forget those not being detected.
-                flavors.retain(|_, c| Arc::strong_count(c) > 1);
-            }
-            flavors.entry(conn.site.base.clone()).or_default().clone()
-        };
+        let cell = self.flavors.get(&conn.site.base);
         cell.get_or_try_init(|| async {
-            let deployment = retrying(Policy::Read, cutoff, meter, || {
+            let deployment = retrying(Policy::Idempotent, cutoff, meter, || {
                 meter.time(self.jira.server_info(conn.call(cutoff)))
             })
             .await?;

@@ -6,7 +6,6 @@ mod connect;
 mod lifecycle;
 mod newest;
 mod plan;
-pub mod retry;
 mod step;
 
 pub use connect::{user_for, Connection, GatewayInfo};
@@ -14,6 +13,7 @@ pub use plan::{Next, Plan};
 pub use step::{Purpose, Reply, Stage, Step, StepError};
 
 use crate::alert::{Alert, Destination};
+use crate::cells::{lock, Cells};
 use crate::failure::Failure;
 use crate::gateway::Gateway;
 use crate::hosts::AllowedHosts;
@@ -21,10 +21,9 @@ use crate::issue::ApiFlavor;
 use crate::jira::{JiraApi, JiraError};
 use crate::ledger::{Claim, Holder, Ledger, LEASE_MARGIN};
 use crate::metrics::{Delivered, Meter, Outcome, Status};
+use crate::retry::{self, retrying, Policy};
 use crate::secrets::{SecretCache, SecretSource};
-use retry::{retrying, Policy};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant as TokioInstant;
 
@@ -114,12 +113,12 @@ pub struct Deliverer<J, S> {
     allowed: AllowedHosts,
     ledger: Ledger,
     /// API flavor per Jira base URL, detected once per container.
-    flavors: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ApiFlavor>>>>,
+    flavors: Cells<tokio::sync::OnceCell<ApiFlavor>>,
     /// The Atlassian API gateway (scoped tokens, OAuth).
     gateway: Gateway,
     /// One lane per detection (site, project, detection id) for lifecycle runs, holding
     /// the ids of its issues this container saw or made lately.
-    lanes: Mutex<HashMap<String, Lane>>,
+    lanes: Cells<LaneCell>,
 }
 
 impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
@@ -129,9 +128,9 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             secrets,
             allowed,
             ledger,
-            flavors: Mutex::new(HashMap::new()),
+            flavors: Cells::default(),
             gateway: Gateway::atlassian(),
-            lanes: Mutex::new(HashMap::new()),
+            lanes: Cells::default(),
         }
     }
 
@@ -143,13 +142,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
 
     /// The lane of the alert's detection, shared by its runs in this container.
     fn lane(&self, alert: &Alert) -> Lane {
-        let key = detection_key(alert);
-        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        if lanes.len() >= crate::secrets::MAX_CACHED && !lanes.contains_key(&key) {
-            // Detections come from events: past the bound, forget the idle lanes.
-            lanes.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        lanes.entry(key).or_default().clone()
+        self.lanes.get(&detection_key(alert))
     }
 
     pub fn jira(&self) -> &J {
@@ -219,7 +212,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<serde_json::Value, JiraError> {
-        retrying(Policy::Read, cutoff, meter, || {
+        retrying(Policy::Idempotent, cutoff, meter, || {
             meter.time(self.jira.get_json(conn.call(cutoff), path))
         })
         .await
@@ -241,7 +234,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let result = match (step, run.claim.as_mut()) {
             (Step::Claim { id, lease }, _) => {
                 let token = &run.token;
-                let claim = retrying(Policy::Read, work, meter, || {
+                let claim = retrying(Policy::Idempotent, work, meter, || {
                     meter.time_ledger(ledger.claim(id, token, *lease))
                 })
                 .await;
@@ -252,7 +245,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             }
             (Step::Record { key }, Some(h)) => {
                 run.settled = true;
-                retrying(Policy::Read, cutoff, meter, || {
+                retrying(Policy::Idempotent, cutoff, meter, || {
                     meter.time_ledger(ledger.record(h, key))
                 })
                 .await
@@ -260,7 +253,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             }
             (Step::Park, Some(h)) => {
                 run.settled = true;
-                retrying(Policy::Read, cutoff, meter, || {
+                retrying(Policy::Idempotent, cutoff, meter, || {
                     meter.time_ledger(ledger.park(h))
                 })
                 .await
@@ -268,7 +261,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             }
             (Step::Release, Some(h)) => {
                 run.settled = true;
-                retrying(Policy::Read, cutoff, meter, || {
+                retrying(Policy::Idempotent, cutoff, meter, || {
                     meter.time_ledger(ledger.release(h))
                 })
                 .await
@@ -339,7 +332,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                         .map_err(StepError::Jira)
                 })
                 .await;
-                *h = holder.into_inner().unwrap_or_else(|p| p.into_inner());
+                *h = holder.into_inner().unwrap_or_else(PoisonError::into_inner);
                 written
             }
             (Step::Search { purpose, max, .. }, _) if purpose.of_detection() => {
@@ -373,7 +366,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         holder: &Mutex<Holder>,
         conn: &Connection<'_>,
     ) -> Result<(), StepError> {
-        let mut current = holder.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut current = lock(holder).clone();
         if current.lease_until >= self.ledger.now_ms() + conn.timeout.as_millis() as u64 {
             return Ok(());
         }
@@ -382,7 +375,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             .renew(&mut current, lease)
             .await
             .map_err(StepError::Ledger)?;
-        *holder.lock().unwrap_or_else(|p| p.into_inner()) = current;
+        *lock(holder) = current;
         Ok(())
     }
 
@@ -454,7 +447,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 }
 
-type Lane = Arc<tokio::sync::Mutex<Vec<String>>>;
+type LaneCell = tokio::sync::Mutex<Vec<String>>;
+type Lane = Arc<LaneCell>;
 
 /// A detection in one project of one site: its lane, and its entry in the ledger.
 fn detection_key(alert: &Alert) -> String {

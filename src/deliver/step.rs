@@ -2,11 +2,11 @@
 //! how a step fails (`StepError`): the vocabulary between the plan and the executor.
 
 use crate::deliver::lifecycle::Goal;
-use crate::deliver::retry::Policy;
 use crate::failure::Failure;
 use crate::issue::ApiFlavor;
 use crate::jira::{CreatedIssue, FoundIssue, JiraError, Transition};
 use crate::ledger::{Claim, LedgerError, Recorded};
+use crate::retry::Policy;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -119,8 +119,10 @@ impl Step {
     pub fn policy(&self) -> Policy {
         match self {
             // Adding and removing labels is idempotent: retried like a read.
-            Step::Create { .. } | Step::Comment { .. } | Step::Transition { .. } => Policy::Write,
-            _ => Policy::Read,
+            Step::Create { .. } | Step::Comment { .. } | Step::Transition { .. } => {
+                Policy::AtMostOnce
+            }
+            _ => Policy::Idempotent,
         }
     }
 
@@ -214,12 +216,12 @@ impl std::fmt::Display for StepError {
     }
 }
 
-impl crate::deliver::retry::Retryable for StepError {
-    fn verdict(&self, policy: Policy) -> crate::deliver::retry::Verdict {
+impl crate::retry::Retryable for StepError {
+    fn verdict(&self, policy: Policy) -> crate::retry::Verdict {
         match self {
             StepError::Jira(e) => e.verdict(policy),
             StepError::Ledger(e) => e.verdict(policy),
-            StepError::Failed(_) => crate::deliver::retry::Verdict::GiveUp,
+            StepError::Failed(_) => crate::retry::Verdict::GiveUp,
         }
     }
 }

@@ -159,7 +159,7 @@ impl MemoryJira {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::cells::lock(&self.state)
     }
 
     /// The next call of `op` fails with `error` (faults queue up per operation).
@@ -189,7 +189,7 @@ impl MemoryJira {
 
     /// Rotates the accepted token.
     pub fn accept_token(&self, token: &str) {
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = token.to_string();
+        *crate::cells::lock(&self.token) = token.to_string();
     }
 
     /// New issues stay out of search results until `index_now`.
@@ -250,7 +250,7 @@ impl MemoryJira {
     /// Records the call, checks the token, and takes the next scripted fault.
     async fn enter(&self, op: Op, call: Call<'_>) -> Result<Option<JiraError>, JiraError> {
         let sent = call.creds.token.expose();
-        let token_ok = *self.token.lock().unwrap_or_else(|p| p.into_inner()) == sent
+        let token_ok = *crate::cells::lock(&self.token) == sent
             || self
                 .state()
                 .issued

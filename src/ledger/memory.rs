@@ -81,7 +81,7 @@ impl MemoryLedger {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::cells::lock(&self.state)
     }
 
     pub fn now_ms(&self) -> u64 {

@@ -9,6 +9,7 @@ mod format;
 pub use aws::{arn_region, SecretsManager};
 pub use format::{parse_secret, AuthScheme, Credentials, Token};
 
+use crate::cells::{lock, Cells};
 use crate::failure::{Failure, FailureClass};
 use std::collections::HashMap;
 use std::future::Future;
@@ -66,20 +67,13 @@ pub trait SecretSource: Send + Sync + 'static {
 /// test can rotate one.
 impl SecretSource for Mutex<HashMap<String, String>> {
     async fn fetch(&self, id: &str) -> Result<String, SecretError> {
-        let found = self
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned();
+        let found = lock(self).get(id).cloned();
         found.ok_or_else(|| SecretError::NotFound {
             id: id.to_string(),
             detail: "ResourceNotFoundException".into(),
         })
     }
 }
-
-/// Secrets kept per container at most (each id comes from an event).
-pub const MAX_CACHED: usize = 1_000;
 
 struct Entry {
     fetched: Instant,
@@ -91,7 +85,7 @@ struct Entry {
 pub struct SecretCache<S> {
     source: S,
     ttl: Duration,
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Entry>>>>>,
+    slots: Cells<tokio::sync::Mutex<Option<Entry>>>,
 }
 
 impl<S: SecretSource> SecretCache<S> {
@@ -99,7 +93,7 @@ impl<S: SecretSource> SecretCache<S> {
         SecretCache {
             source,
             ttl,
-            slots: Mutex::new(HashMap::new()),
+            slots: Cells::default(),
         }
     }
 
@@ -115,15 +109,7 @@ impl<S: SecretSource> SecretCache<S> {
         id: &str,
         refresh_older_than: Option<Instant>,
     ) -> Result<(Arc<Credentials>, Instant), SecretError> {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            if slots.len() >= MAX_CACHED && !slots.contains_key(id) {
-                // Ids come from events: past the bound, forget the secrets nobody is
-                // reading right now (they are fetched again when needed).
-                slots.retain(|_, s| Arc::strong_count(s) > 1);
-            }
-            slots.entry(id.to_string()).or_default().clone()
-        };
+        let slot = self.slots.get(id);
         let mut entry = slot.lock().await;
         if let Some(e) = entry.as_ref() {
             let fresh = e.fetched.elapsed() < self.ttl;
@@ -142,10 +128,7 @@ impl<S: SecretSource> SecretCache<S> {
                 if entry.is_none() {
                     // Ids come from events: a slot that never held a secret is not kept.
                     drop(entry);
-                    let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-                    if slots.get(id).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
-                        slots.remove(id);
-                    }
+                    self.slots.forget(id, &slot);
                 }
                 return Err(e);
             }
@@ -258,7 +241,7 @@ mod tests {
         for i in 0..100 {
             assert!(cache.get(&format!("jira/missing-{i}"), None).await.is_err());
         }
-        assert!(cache.slots.lock().unwrap().is_empty());
+        assert!(cache.slots.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
@@ -269,11 +252,11 @@ mod tests {
             },
             Duration::from_secs(300),
         );
-        for i in 0..MAX_CACHED + 500 {
+        for i in 0..crate::cells::MAX_CELLS + 500 {
             cache.get(&format!("jira/{i}"), None).await.unwrap();
         }
-        let held = cache.slots.lock().unwrap().len();
-        assert!(held <= MAX_CACHED, "{held} secrets cached");
+        let held = cache.slots.len();
+        assert!(held <= crate::cells::MAX_CELLS, "{held} secrets cached");
     }
 
     #[tokio::test]

@@ -1,10 +1,10 @@
 use super::*;
 use crate::alert::{triage, Triage};
 use crate::deliver::plan::CREATED_ANYWAY_WAIT;
-use crate::deliver::retry::Policy;
 use crate::failure::FailureClass;
 use crate::jira::CreatedIssue;
 use crate::ledger::{Claim, Holder, LedgerError, LEASE_MARGIN};
+use crate::retry::Policy;
 use serde_json::json;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -117,9 +117,9 @@ fn a_new_run_is_searched_for_then_created_with_its_labels() {
             max: 1
         }
     );
-    assert_eq!(search.policy(), Policy::Read);
+    assert_eq!(search.policy(), Policy::Idempotent);
     let create = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
-    assert_eq!(create.policy(), Policy::Write);
+    assert_eq!(create.policy(), Policy::AtMostOnce);
     let labels = body_of(&create)["fields"]["labels"].clone();
     assert_eq!(labels, json!(["security-detection", fp, "detection-id-7"]));
     let created = plan.on_reply(Ok(Reply::Created(created("SEC-1"))));
@@ -183,7 +183,11 @@ fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
             stage: Stage::Mark
         }
     );
-    assert_eq!(mark.policy(), Policy::Read, "label edits are idempotent");
+    assert_eq!(
+        mark.policy(),
+        Policy::Idempotent,
+        "label edits are idempotent"
+    );
     let comment = sent(plan.on_reply(Ok(Reply::Done)));
     match &comment {
         Step::Comment { key, body } => {

@@ -25,13 +25,13 @@ pub const MIN_ATTEMPT: Duration = Duration::from_millis(500);
 /// What kind of request is being retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
-    /// Safe to repeat: also retried when no answer came.
-    Read,
-    /// Not idempotent (create, comment): only retried when Jira certainly did not act on
-    /// it (no connection, or rate limited: 429, or 503 with Retry-After). Another 5xx or
-    /// no answer may hide a write that happened: the plan decides what follows (a search
-    /// before another create).
-    Write,
+    /// Safe to repeat (reads, label edits, ledger writes): also retried when no answer came.
+    Idempotent,
+    /// Done at most once (create, comment, transition): only retried when Jira certainly
+    /// did not act on it (no connection, or rate limited: 429, or 503 with Retry-After).
+    /// Another 5xx or no answer may hide a write that happened: the plan decides what
+    /// follows (a search before another create).
+    AtMostOnce,
 }
 
 /// What to do after an error.
@@ -51,9 +51,9 @@ pub trait Retryable: fmt::Display {
 impl Retryable for JiraError {
     fn verdict(&self, policy: Policy) -> Verdict {
         let transient = match policy {
-            Policy::Read => self.is_transient() || matches!(self, JiraError::NoAnswer { .. }),
+            Policy::Idempotent => self.is_transient() || matches!(self, JiraError::NoAnswer { .. }),
             // Refused before Jira acted: never connected, or rate limited.
-            Policy::Write => matches!(
+            Policy::AtMostOnce => matches!(
                 self,
                 JiraError::Connect { .. } | JiraError::Throttled { .. }
             ),
@@ -142,16 +142,17 @@ mod tests {
         let started = Instant::now();
         let cutoff = started + Duration::from_millis(300);
         let mut calls = 0;
-        let r: Result<(), JiraError> = retrying(Policy::Read, cutoff, &Meter::default(), || {
-            calls += 1;
-            async {
-                Err(JiraError::Throttled {
-                    status: 429,
-                    retry_after: Some(Duration::from_secs(5)),
-                })
-            }
-        })
-        .await;
+        let r: Result<(), JiraError> =
+            retrying(Policy::Idempotent, cutoff, &Meter::default(), || {
+                calls += 1;
+                async {
+                    Err(JiraError::Throttled {
+                        status: 429,
+                        retry_after: Some(Duration::from_secs(5)),
+                    })
+                }
+            })
+            .await;
         assert!(r.is_err());
         assert_eq!(calls, 1, "a 5 s wait does not fit in 300 ms");
         assert_eq!(Instant::now(), started, "gave up without sleeping");
@@ -163,7 +164,7 @@ mod tests {
         let meter = Meter::default();
         let mut calls = 0;
         let r: Result<(), JiraError> = retrying(
-            Policy::Read,
+            Policy::Idempotent,
             started + Duration::from_secs(600),
             &meter,
             || {
@@ -188,7 +189,7 @@ mod tests {
         let started = Instant::now();
         let mut calls = 0;
         let r: Result<u8, JiraError> = retrying(
-            Policy::Read,
+            Policy::Idempotent,
             started + Duration::from_secs(60),
             &Meter::default(),
             || {
@@ -216,23 +217,23 @@ mod tests {
         let e = JiraError::NoAnswer {
             detail: "timed out".into(),
         };
-        assert_eq!(e.verdict(Policy::Write), Verdict::GiveUp);
-        assert_eq!(e.verdict(Policy::Read), Verdict::Backoff);
-        assert_eq!(server_error().verdict(Policy::Write), Verdict::GiveUp);
-        assert_eq!(server_error().verdict(Policy::Read), Verdict::Backoff);
+        assert_eq!(e.verdict(Policy::AtMostOnce), Verdict::GiveUp);
+        assert_eq!(e.verdict(Policy::Idempotent), Verdict::Backoff);
+        assert_eq!(server_error().verdict(Policy::AtMostOnce), Verdict::GiveUp);
+        assert_eq!(server_error().verdict(Policy::Idempotent), Verdict::Backoff);
         let refused = JiraError::Connect {
             detail: "connection refused".into(),
         };
-        assert_eq!(refused.verdict(Policy::Write), Verdict::Backoff);
+        assert_eq!(refused.verdict(Policy::AtMostOnce), Verdict::Backoff);
         let limited = JiraError::Throttled {
             status: 429,
             retry_after: Some(Duration::from_secs(3)),
         };
         assert_eq!(
-            limited.verdict(Policy::Write),
+            limited.verdict(Policy::AtMostOnce),
             Verdict::After(Duration::from_secs(3))
         );
         let e = JiraError::Unauthorized { detail: "x".into() };
-        assert_eq!(e.verdict(Policy::Read), Verdict::GiveUp);
+        assert_eq!(e.verdict(Policy::Idempotent), Verdict::GiveUp);
     }
 }
