@@ -26,8 +26,6 @@ pub const AUTH_URL: &str = "https://auth.atlassian.com";
 /// comments and transitions, and reading the user (the preflight's `myself`).
 pub const SCOPES: [&str; 3] = ["read:jira-work", "write:jira-work", "read:jira-user"];
 
-/// Entries kept per container at most (sites and secrets come from events).
-
 /// An access token and until when it is used (a little before it expires).
 #[derive(Debug, Clone)]
 pub struct Access {
