@@ -335,13 +335,13 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 *h = holder.into_inner().unwrap_or_else(PoisonError::into_inner);
                 written
             }
-            (Step::Search { purpose, max, .. }, _) if purpose.of_detection() => {
+            (Step::Search { purpose, query }, _) if purpose.of_detection() => {
                 let known = self.newest_known(&run.detection).await;
                 let found = self.send(step, conn, recent, cutoff, meter).await;
                 match (found, known) {
                     (Ok(Reply::Found(found)), Some(key)) => {
                         let found = self
-                            .with_newest(found, &key, *purpose, *max, conn, cutoff, meter)
+                            .with_newest(found, &key, *purpose, query.limit, conn, cutoff, meter)
                             .await;
                         Ok(Reply::Found(found))
                     }
@@ -406,8 +406,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     ) -> Result<Reply, JiraError> {
         let (jira, flavor, call) = (&self.jira, conn.flavor, conn.call(cutoff));
         match step {
-            Step::Search { jql, max, .. } => meter
-                .time(jira.search(call, flavor, jql, *max, recent))
+            Step::Search { query, .. } => meter
+                .time(jira.search(call, flavor, query, recent))
                 .await
                 .map(Reply::Found),
             Step::Create { body } => meter

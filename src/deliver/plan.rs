@@ -13,7 +13,7 @@ use crate::failure::Failure;
 use crate::issue::{
     build_issue, describe, detection_label, fingerprint_label, ApiFlavor, IssueSpec,
 };
-use crate::jira::{jql_quote, FoundIssue, JiraError};
+use crate::jira::{FoundIssue, IssueQuery, JiraError};
 use crate::ledger::{in_progress, unsettled, Claim, Recorded, LEASE_MARGIN};
 use crate::metrics::Status;
 use std::time::Duration;
@@ -164,8 +164,8 @@ impl<'a> Plan<'a> {
             (Step::Connect, Ok(Reply::Connected(flavor))) => {
                 self.flavor = flavor;
                 if self.search_first {
-                    let jql = self.with_label(&self.fingerprint, "");
-                    self.search(jql, Purpose::EarlierDelivery, 1)
+                    let query = self.labelled(&self.fingerprint);
+                    self.search(query, Purpose::EarlierDelivery)
                 } else {
                     self.after_no_earlier()
                 }
@@ -176,8 +176,8 @@ impl<'a> Plan<'a> {
                 self.on_found(purpose, found)
             }
             (Step::Wait(_), Ok(_)) => {
-                let jql = self.with_label(&self.fingerprint, "");
-                self.search(jql, Purpose::CreatedAnyway, 1)
+                let query = self.labelled(&self.fingerprint);
+                self.search(query, Purpose::CreatedAnyway)
             }
             // No time left to wait in this invocation: SQS holds the message until the
             // search can be trusted, and the claim ends now (parked) so that nobody waits
@@ -340,16 +340,18 @@ impl<'a> Plan<'a> {
         let dest = &self.alert.destination;
         let label = detection_label(self.alert);
         if self.alert.detection.is_clear() {
-            let jql = self.with_label(&label, " AND statusCategory != Done ORDER BY created DESC");
-            return self.search(jql, Purpose::ToResolve, 1);
+            let query = self.labelled(&label).open_only().newest_first(1);
+            return self.search(query, Purpose::ToResolve);
         }
         if dest.lifecycle.active() {
-            let jql = self.with_label(&label, " ORDER BY created DESC");
-            return self.search(jql, Purpose::Latest, latest_wanted(self.alert));
+            let query = self
+                .labelled(&label)
+                .newest_first(latest_wanted(self.alert));
+            return self.search(query, Purpose::Latest);
         }
         if dest.group_repeats {
-            let jql = self.with_label(&label, " AND statusCategory != Done ORDER BY created DESC");
-            return self.search(jql, Purpose::OpenIssue, 1);
+            let query = self.labelled(&label).open_only().newest_first(1);
+            return self.search(query, Purpose::OpenIssue);
         }
         self.create()
     }
@@ -454,8 +456,8 @@ impl<'a> Plan<'a> {
         })
     }
 
-    fn search(&mut self, jql: String, purpose: Purpose, max: u32) -> Next {
-        self.send(Step::Search { jql, purpose, max })
+    fn search(&mut self, query: IssueQuery, purpose: Purpose) -> Next {
+        self.send(Step::Search { query, purpose })
     }
 
     fn create(&mut self) -> Next {
@@ -603,13 +605,9 @@ impl<'a> Plan<'a> {
         self.create()
     }
 
-    /// JQL for this project's issues carrying `label` (plus `extra`).
-    fn with_label(&self, label: &str, extra: &str) -> String {
-        format!(
-            "project = {} AND labels = {}{extra}",
-            jql_quote(&self.alert.destination.project_key),
-            jql_quote(label)
-        )
+    /// This project's issues carrying `label`.
+    fn labelled(&self, label: &str) -> IssueQuery {
+        IssueQuery::labelled(&self.alert.destination.project_key, label)
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::deliver::lifecycle::Goal;
 use crate::failure::Failure;
 use crate::issue::ApiFlavor;
+use crate::jira::IssueQuery;
 use crate::jira::{CreatedIssue, FoundIssue, JiraError, Transition};
 use crate::ledger::{Claim, LedgerError, Recorded};
 use crate::retry::Policy;
@@ -37,9 +38,8 @@ pub enum Step {
     Connect,
     /// Search for issues (answered with at most `max`, in the JQL's order).
     Search {
-        jql: String,
+        query: IssueQuery,
         purpose: Purpose,
-        max: u32,
     },
     /// Create the issue; `body` is the serialised request.
     Create {

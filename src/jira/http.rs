@@ -12,6 +12,7 @@ use super::{
 };
 use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;
+use crate::jira::IssueQuery;
 use crate::secrets::{AuthScheme, Credentials, Token};
 use base64::Engine;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -168,11 +169,11 @@ impl JiraApi for JiraHttp {
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
-        jql: &str,
-        max_results: u32,
+        query: &IssueQuery,
         reconcile: &[String],
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        let mut request = json!({"jql": jql, "maxResults": max_results, "fields": SEARCH_FIELDS});
+        let mut request =
+            json!({"jql": query.jql(), "maxResults": query.limit, "fields": SEARCH_FIELDS});
         let body = request.to_string();
         // Cloud's search takes at most 50 numeric ids; Server/DC's has no such field.
         let ids: Vec<u64> = reconcile

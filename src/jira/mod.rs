@@ -6,11 +6,13 @@ mod ca_bundle;
 mod error;
 mod http;
 pub mod memory;
+mod query;
 mod redact;
 
 pub use ca_bundle::ca_certificates;
 pub use error::JiraError;
 pub use http::JiraHttp;
+pub use query::{jql_quote, IssueQuery};
 
 use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;
@@ -174,8 +176,7 @@ pub trait JiraApi: Send + Sync + 'static {
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
-        jql: &str,
-        max_results: u32,
+        query: &IssueQuery,
         reconcile: &[String],
     ) -> impl Future<Output = Result<Vec<FoundIssue>, JiraError>> + Send;
     /// `body` is the serialised request (`IssueSpec::to_body`).
@@ -258,13 +259,10 @@ impl<T: JiraApi> JiraApi for std::sync::Arc<T> {
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
-        jql: &str,
-        max_results: u32,
+        query: &IssueQuery,
         reconcile: &[String],
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        (**self)
-            .search(call, flavor, jql, max_results, reconcile)
-            .await
+        (**self).search(call, flavor, query, reconcile).await
     }
     async fn create_issue(
         &self,
@@ -336,34 +334,5 @@ impl<T: JiraApi> JiraApi for std::sync::Arc<T> {
         body: &Value,
     ) -> Result<(), JiraError> {
         (**self).add_comment(call, flavor, issue_key, body).await
-    }
-}
-
-/// A JQL string literal.
-pub fn jql_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jql_strings_are_escaped() {
-        assert_eq!(jql_quote(r#"a"b\c"#), r#""a\"b\\c""#);
-        assert_eq!(jql_quote("x\ny"), "\"x y\"");
     }
 }

@@ -112,9 +112,8 @@ fn a_new_run_is_searched_for_then_created_with_its_labels() {
     assert_eq!(
         search,
         Step::Search {
-            jql: format!("project = \"SEC\" AND labels = \"{fp}\""),
+            query: IssueQuery::labelled("SEC", &fp),
             purpose: Purpose::EarlierDelivery,
-            max: 1
         }
     );
     assert_eq!(search.policy(), Policy::Idempotent);
@@ -164,9 +163,10 @@ fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
     assert_eq!(
         open,
         Step::Search {
-            jql: "project = \"SEC\" AND labels = \"detection-id-7\" AND statusCategory != Done ORDER BY created DESC".into(),
+            query: IssueQuery::labelled("SEC", "detection-id-7")
+                .open_only()
+                .newest_first(1),
             purpose: Purpose::OpenIssue,
-            max: 1
         }
     );
     let pending = format!("detection-pending-{run}-repeat");
@@ -351,16 +351,16 @@ fn other_errors_fail_naming_the_step() {
 }
 
 #[test]
-fn jql_values_are_quoted() {
+fn a_detection_id_is_a_label_value_whatever_it_holds() {
     let mut a = alert(true);
     a.detection.id = "x\" OR project = \"OTHER".into();
     let mut plan = Plan::new(&a, false, NOW);
     started(&mut plan);
     match sent(plan.on_reply(Ok(Reply::Found(vec![])))) {
-        Step::Search { jql, .. } => assert!(
-            jql.contains(r#"labels = "detection-id-x\"-OR-project-=-\"OTHER""#),
-            "{jql}"
-        ),
+        Step::Search { query, .. } => {
+            assert_eq!(query.label, "detection-id-x\"-OR-project-=-\"OTHER");
+            assert_eq!(query.project, "SEC");
+        }
         other => panic!("{other:?}"),
     }
 }

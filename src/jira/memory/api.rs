@@ -3,6 +3,7 @@
 
 use super::{Fault, MemIssue, MemoryJira, Op};
 use crate::issue::ApiFlavor;
+use crate::jira::IssueQuery;
 use crate::jira::{
     AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, Transition, DONE,
     NEW,
@@ -18,21 +19,11 @@ fn finish<T>(value: T, late: Option<JiraError>) -> Result<T, JiraError> {
     }
 }
 
-/// One clause of the JQL this function writes.
-fn matches(issue: &MemIssue, clause: &str) -> bool {
-    let clause = clause.trim();
-    if clause == "statusCategory != Done" {
-        return issue.status_category != DONE;
-    }
-    let Some((field, value)) = clause.split_once(" = ") else {
-        return false;
-    };
-    let value = value.trim().trim_matches('"').replace("\\\"", "\"");
-    match field.trim() {
-        "project" => issue.project == value,
-        "labels" => issue.labels.contains(&value),
-        _ => false,
-    }
+/// Whether the issue is one `query` asks for.
+fn matches(issue: &MemIssue, query: &IssueQuery) -> bool {
+    issue.project == query.project
+        && issue.labels.contains(&query.label)
+        && !(query.open_only && issue.status_category == DONE)
 }
 
 impl JiraApi for MemoryJira {
@@ -45,18 +36,16 @@ impl JiraApi for MemoryJira {
         &self,
         call: Call<'_>,
         _flavor: ApiFlavor,
-        jql: &str,
-        max_results: u32,
+        query: &IssueQuery,
         reconcile: &[String],
     ) -> Result<Vec<FoundIssue>, JiraError> {
         let late = self.enter(Op::Search, call).await?;
-        let (filter, order) = jql.split_once(" ORDER BY ").unwrap_or((jql, ""));
         let s = self.state();
         let mut found: Vec<FoundIssue> = s
             .issues
             .iter()
             .filter(|i| i.indexed || reconcile.contains(&i.id))
-            .filter(|i| filter.split(" AND ").all(|c| matches(i, c)))
+            .filter(|i| matches(i, query))
             .map(|i| FoundIssue {
                 key: i.key.clone(),
                 id: Some(i.id.clone()),
@@ -66,10 +55,10 @@ impl JiraApi for MemoryJira {
                 labels: i.labels.clone(),
             })
             .collect();
-        if order.contains("DESC") {
+        if query.newest_first {
             found.reverse();
         }
-        found.truncate(max_results as usize);
+        found.truncate(query.limit as usize);
         finish(found, late)
     }
 

@@ -4,8 +4,8 @@
 use detection_jira::hosts::JiraSite;
 use detection_jira::issue::ApiFlavor;
 use detection_jira::jira::{
-    AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, JiraHttp,
-    Transition,
+    AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, IssueQuery, JiraApi, JiraError,
+    JiraHttp, Transition,
 };
 use detection_jira::secrets::Token;
 use serde_json::Value;
@@ -23,12 +23,11 @@ impl JiraApi for PanicsOnBoom {
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
-        jql: &str,
-        max: u32,
+        query: &IssueQuery,
         reconcile: &[String],
     ) -> Result<Vec<FoundIssue>, JiraError> {
-        assert!(!jql.contains("BOOM"), "simulated bug");
-        self.0.search(call, flavor, jql, max, reconcile).await
+        assert!(query.project != "BOOM", "simulated bug");
+        self.0.search(call, flavor, query, reconcile).await
     }
     async fn create_issue(
         &self,
