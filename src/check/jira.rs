@@ -5,7 +5,7 @@ use crate::alert::{Alert, Destination, PriorityRule, Severity};
 use crate::deliver::{Reply, Step};
 use crate::failure::Failure;
 use crate::issue::{build_issue, Block, Description};
-use crate::jira::{JiraApi, JiraError, DONE, IN_PROGRESS, NEW};
+use crate::jira::{JiraApi, JiraError, StatusCategory};
 use crate::secrets::SecretSource;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -264,7 +264,7 @@ async fn lifecycle_check<J: JiraApi, S: SecretSource>(
         .and_then(|t| t.get("statuses"))
         .cloned()
         .unwrap_or(Value::Null);
-    let in_category = |cats: &[&str]| -> Vec<String> {
+    let in_category = |wanted: fn(&StatusCategory) -> bool| -> Vec<String> {
         statuses
             .as_array()
             .into_iter()
@@ -272,13 +272,13 @@ async fn lifecycle_check<J: JiraApi, S: SecretSource>(
             .filter(|s| {
                 s.pointer("/statusCategory/key")
                     .and_then(Value::as_str)
-                    .is_some_and(|c| cats.contains(&c))
+                    .is_some_and(|c| wanted(&StatusCategory::from(c)))
             })
             .filter_map(|s| s.get("name").and_then(Value::as_str).map(str::to_string))
             .collect()
     };
-    let done = in_category(&[DONE]);
-    let open = in_category(&[NEW, IN_PROGRESS]);
+    let done = in_category(|c| *c == StatusCategory::Done);
+    let open = in_category(StatusCategory::is_open);
     let issue_type = &ctx.dest.issue_type;
     if life.resolve_when_clear && done.is_empty() {
         return Err(Failure::bad_input(

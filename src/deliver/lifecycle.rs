@@ -9,9 +9,8 @@
 
 use crate::alert::{Alert, Lifecycle};
 use crate::failure::{quote, Failure, FailureClass};
-use crate::jira::{FoundIssue, JiraError, Transition, DONE, IN_PROGRESS, NEW};
+use crate::jira::{FoundIssue, JiraError, StatusCategory, Transition, TransitionChoice};
 use crate::metrics::Status;
-use serde_json::{json, Value};
 
 const STATE_PREFIX: &str = "detection-state-";
 const PENDING_PREFIX: &str = "detection-pending-";
@@ -363,26 +362,27 @@ pub fn choose(
     goal: Goal,
     life: &Lifecycle,
     key: &str,
-) -> Result<Value, Failure> {
+) -> Result<TransitionChoice, Failure> {
     let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
     let chosen = match (goal, &life.resolve_transition) {
         (Goal::Resolve, Some(wanted)) => transitions
             .iter()
             .find(|t| &t.id == wanted)
             .or_else(|| transitions.iter().find(|t| same(&t.name, wanted))),
-        (Goal::Resolve, None) => transitions.iter().find(|t| t.to_category == DONE),
-        (Goal::Reopen, _) => transitions
+        (Goal::Resolve, None) => transitions
             .iter()
-            .find(|t| t.to_category == NEW || t.to_category == IN_PROGRESS),
+            .find(|t| t.to_category == StatusCategory::Done),
+        (Goal::Reopen, _) => transitions.iter().find(|t| t.to_category.is_open()),
     };
-    if let Some(t) = chosen.filter(|t| goal == Goal::Resolve && t.to_category != DONE) {
+    let done = |t: &&Transition| t.to_category == StatusCategory::Done;
+    if let Some(t) = chosen.filter(|t| goal == Goal::Resolve && !done(t)) {
         return Err(Failure::new(
             FailureClass::BadInput,
             format!(
                 "destination.resolve_transition {} leads to {} ({}), not to a status of the Done category",
                 quote(&t.name),
                 quote(&t.to_name),
-                quote(&t.to_category)
+                quote(t.to_category.key())
             ),
             format!(
                 "the run's comment was added to {key}; {}",
@@ -393,18 +393,18 @@ pub fn choose(
     let Some(t) = chosen else {
         return Err(no_transition(transitions, goal, life, key));
     };
-    let mut body = json!({"transition": {"id": t.id}});
-    if let Some(offered) = &t.required_resolution {
-        // `Done` when offered, else the first offered.
-        let pick = offered
+    // `Done` when offered, else the first offered.
+    let resolution = t.required_resolution.as_ref().and_then(|offered| {
+        offered
             .iter()
             .find(|r| r.eq_ignore_ascii_case("Done"))
-            .or(offered.first());
-        if let Some(name) = pick {
-            body["fields"] = json!({"resolution": {"name": name}});
-        }
-    }
-    Ok(body)
+            .or(offered.first())
+            .cloned()
+    });
+    Ok(TransitionChoice {
+        id: t.id.clone(),
+        resolution,
+    })
 }
 
 /// The transitions offered, for an error message (Jira's names, quoted and bounded).
@@ -421,7 +421,7 @@ fn available(transitions: &[Transition]) -> String {
                 quote(&t.name),
                 quote(&t.id),
                 quote(&t.to_name),
-                quote(&t.to_category)
+                quote(t.to_category.key())
             )
         })
         .collect();

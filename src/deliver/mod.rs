@@ -432,8 +432,8 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 .time(jira.transitions(call, flavor, key))
                 .await
                 .map(Reply::Transitions),
-            Step::Transition { key, body, .. } => meter
-                .time(jira.transition(call, flavor, key, body))
+            Step::Transition { key, choice, .. } => meter
+                .time(jira.transition(call, flavor, key, choice))
                 .await
                 .map(|()| Reply::Done),
             // Not Jira requests: the executor handles them.

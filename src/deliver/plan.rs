@@ -212,7 +212,7 @@ impl<'a> Plan<'a> {
                     .and_then(|t| t.act.goal())
                     .unwrap_or(Goal::Resolve);
                 match lifecycle::choose(&list, goal, &self.alert.destination.lifecycle, &key) {
-                    Ok(body) => self.send(Step::Transition { key, body, goal }),
+                    Ok(choice) => self.send(Step::Transition { key, choice, goal }),
                     Err(f) => self.fail(f),
                 }
             }

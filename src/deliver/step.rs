@@ -4,8 +4,8 @@
 use crate::deliver::lifecycle::Goal;
 use crate::failure::Failure;
 use crate::issue::ApiFlavor;
-use crate::jira::IssueQuery;
 use crate::jira::{CreatedIssue, FoundIssue, JiraError, Transition};
+use crate::jira::{IssueQuery, TransitionChoice};
 use crate::ledger::{Claim, LedgerError, Recorded};
 use crate::retry::Policy;
 use serde_json::Value;
@@ -66,10 +66,10 @@ pub enum Step {
     Transitions {
         key: String,
     },
-    /// Makes the transition `body` names.
+    /// Makes the transition chosen.
     Transition {
         key: String,
-        body: Value,
+        choice: TransitionChoice,
         goal: Goal,
     },
     /// Record the run's issue in the ledger.

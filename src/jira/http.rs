@@ -12,7 +12,7 @@ use super::{
 };
 use crate::hosts::JiraSite;
 use crate::issue::ApiFlavor;
-use crate::jira::IssueQuery;
+use crate::jira::{IssueQuery, TransitionChoice};
 use crate::secrets::{AuthScheme, Credentials, Token};
 use base64::Engine;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -382,10 +382,11 @@ impl JiraApi for JiraHttp {
         call: Call<'_>,
         flavor: ApiFlavor,
         issue_key: &str,
-        body: &Value,
+        choice: &TransitionChoice,
     ) -> Result<(), JiraError> {
         let path = format!("{}/issue/{issue_key}/transitions", flavor.path());
-        self.send(call, Method::POST, &path, Some(body.to_string()), true)
+        let body = choice.to_body().to_string();
+        self.send(call, Method::POST, &path, Some(body), true)
             .await
             .map(|_| ())
     }

@@ -4,7 +4,7 @@
 //! `statusCategory != Done`, `ORDER BY created DESC`) and has one workflow of global
 //! transitions; the strict HTTP fake (`fake-jira/`) stays the test of the wire.
 
-use super::{Call, Deployment, JiraError, Transition, DONE, NEW};
+use super::{Call, Deployment, JiraError, StatusCategory, Transition};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -35,7 +35,7 @@ pub struct MemIssue {
     /// The create request's `fields`.
     pub fields: Value,
     pub comments: Vec<Value>,
-    pub status_category: String,
+    pub status_category: StatusCategory,
     pub resolution: Option<String>,
     /// Epoch seconds (the `now` of `MemoryJira`).
     pub created_at: i64,
@@ -85,9 +85,9 @@ pub const MEMORY_CLOUD_ID: &str = "0c10d1d0-0000-4000-8000-00000000c10d";
 /// Jira Cloud's simplified workflow: three global transitions, no screens.
 pub fn cloud_workflow() -> Vec<Transition> {
     [
-        ("11", "To Do", NEW),
+        ("11", "To Do", "new"),
         ("21", "In Progress", "indeterminate"),
-        ("31", "Done", DONE),
+        ("31", "Done", "done"),
     ]
     .into_iter()
     .map(|(id, name, category)| Transition {
@@ -214,7 +214,7 @@ impl MemoryJira {
         let mut s = self.state();
         let at = s.now - hours_ago * 3600;
         s.issues.iter_mut().filter(|i| i.key == key).for_each(|i| {
-            i.status_category = DONE.into();
+            i.status_category = StatusCategory::Done;
             i.resolution = Some("Done".into());
             i.resolved_at = Some(at);
         });

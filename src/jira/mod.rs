@@ -6,12 +6,17 @@ mod ca_bundle;
 mod error;
 mod http;
 pub mod memory;
+mod model;
 mod query;
 mod redact;
 
 pub use ca_bundle::ca_certificates;
 pub use error::JiraError;
 pub use http::JiraHttp;
+pub use model::{
+    parse_found, parse_transitions, CreatedIssue, FoundIssue, StatusCategory, Transition,
+    TransitionChoice, SEARCH_FIELDS,
+};
 pub use query::{jql_quote, IssueQuery};
 
 use crate::hosts::JiraSite;
@@ -40,27 +45,6 @@ pub enum Deployment {
     Server,
 }
 
-/// An issue a search found, with what the lifecycle decides on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FoundIssue {
-    pub key: String,
-    /// The numeric id (what `reconcileIssues` takes).
-    pub id: Option<String>,
-    /// `statusCategory.key`: `new`, `indeterminate` or `done`.
-    pub status_category: Option<String>,
-    /// `resolutiondate`, epoch seconds.
-    pub resolved_at: Option<i64>,
-    /// `created`, epoch seconds.
-    pub created_at: Option<i64>,
-    pub labels: Vec<String>,
-}
-
-impl FoundIssue {
-    pub fn is_done(&self) -> bool {
-        self.status_category.as_deref() == Some(DONE)
-    }
-}
-
 /// An OAuth access token and what the token endpoint said of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessGrant {
@@ -68,99 +52,6 @@ pub struct AccessGrant {
     pub expires_in: Duration,
     /// The scopes granted (space-separated in the answer).
     pub scopes: Vec<String>,
-}
-
-/// The answer to a create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatedIssue {
-    pub id: String,
-    pub key: String,
-}
-
-/// The status categories transitions are chosen by (never by localised names).
-pub const DONE: &str = "done";
-pub const NEW: &str = "new";
-pub const IN_PROGRESS: &str = "indeterminate";
-
-/// The fields every search asks for (what `FoundIssue` holds).
-pub const SEARCH_FIELDS: [&str; 4] = ["status", "resolutiondate", "created", "labels"];
-
-/// One transition available on an issue (`GET .../transitions?expand=transitions.fields`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Transition {
-    pub id: String,
-    pub name: String,
-    /// The target status's name and category key.
-    pub to_name: String,
-    pub to_category: String,
-    /// The screen requires a resolution: the names it offers.
-    pub required_resolution: Option<Vec<String>>,
-}
-
-/// Reads Jira's `Transitions` answer (both API versions share the shape).
-pub fn parse_transitions(v: &Value) -> Option<Vec<Transition>> {
-    let list = v.get("transitions")?.as_array()?;
-    Some(
-        list.iter()
-            .filter_map(|t| {
-                let text = |v: Option<&Value>| match v? {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                };
-                let resolution = t.pointer("/fields/resolution");
-                let required = resolution
-                    .and_then(|r| r.get("required"))
-                    .and_then(Value::as_bool)
-                    == Some(true);
-                let offered = resolution
-                    .and_then(|r| r.get("allowedValues"))
-                    .and_then(Value::as_array)
-                    .map(|vals| {
-                        vals.iter()
-                            .filter_map(|v| v.get("name")?.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Some(Transition {
-                    id: text(t.get("id"))?,
-                    name: text(t.get("name")).unwrap_or_default(),
-                    to_name: text(t.pointer("/to/name")).unwrap_or_default(),
-                    to_category: text(t.pointer("/to/statusCategory/key")).unwrap_or_default(),
-                    required_resolution: required.then_some(offered),
-                })
-            })
-            .collect(),
-    )
-}
-
-/// Reads one issue of a search answer.
-pub fn parse_found(i: &Value) -> Option<FoundIssue> {
-    let fields = i.get("fields");
-    let field = |name: &str| fields.and_then(|f| f.get(name));
-    let time = |name: &str| {
-        field(name)
-            .and_then(Value::as_str)
-            .and_then(crate::timestamp::epoch_seconds)
-    };
-    Some(FoundIssue {
-        key: i.get("key")?.as_str()?.to_string(),
-        id: i.get("id").and_then(Value::as_str).map(str::to_string),
-        status_category: field("status")
-            .and_then(|s| s.pointer("/statusCategory/key"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        resolved_at: time("resolutiondate"),
-        created_at: time("created"),
-        labels: field("labels")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    })
 }
 
 /// Jira's operations that the function uses. Each call is one HTTP request: retries and
@@ -232,13 +123,13 @@ pub trait JiraApi: Send + Sync + 'static {
         flavor: ApiFlavor,
         issue_key: &str,
     ) -> impl Future<Output = Result<Vec<Transition>, JiraError>> + Send;
-    /// Makes a transition; `body` is `{"transition": {"id"}, "fields"?}`.
+    /// Makes a transition (with the resolution its screen requires).
     fn transition(
         &self,
         call: Call<'_>,
         flavor: ApiFlavor,
         issue_key: &str,
-        body: &Value,
+        choice: &TransitionChoice,
     ) -> impl Future<Output = Result<(), JiraError>> + Send;
     /// `body` is the rendered comment (ADF for v3, wiki text for v2).
     fn add_comment(
@@ -322,9 +213,9 @@ impl<T: JiraApi> JiraApi for std::sync::Arc<T> {
         call: Call<'_>,
         flavor: ApiFlavor,
         issue_key: &str,
-        body: &Value,
+        choice: &TransitionChoice,
     ) -> Result<(), JiraError> {
-        (**self).transition(call, flavor, issue_key, body).await
+        (**self).transition(call, flavor, issue_key, choice).await
     }
     async fn add_comment(
         &self,

@@ -1,6 +1,11 @@
 use super::*;
 use crate::alert::{triage, Triage};
-use serde_json::json;
+use serde_json::{json, Value};
+
+// Jira's category keys, as its answers carry them.
+const NEW: &str = "new";
+const IN_PROGRESS: &str = "indeterminate";
+const DONE: &str = "done";
 
 const HOUR: i64 = 3600;
 const NOW: i64 = 1_795_600_000;
@@ -90,7 +95,9 @@ fn a_clear_resolves_through_the_first_done_transition_with_a_resolution_when_req
         transition("31", "Fertig", DONE, None),
     ];
     assert_eq!(
-        choose(&cloud, Goal::Resolve, &life, "SEC-1").unwrap(),
+        choose(&cloud, Goal::Resolve, &life, "SEC-1")
+            .unwrap()
+            .to_body(),
         json!({"transition": {"id": "31"}})
     );
     let server = [
@@ -99,7 +106,9 @@ fn a_clear_resolves_through_the_first_done_transition_with_a_resolution_when_req
         transition("2", "Close Issue", DONE, Some(&["Won't Fix", "done"])),
     ];
     assert_eq!(
-        choose(&server, Goal::Resolve, &life, "SEC-1").unwrap(),
+        choose(&server, Goal::Resolve, &life, "SEC-1")
+            .unwrap()
+            .to_body(),
         json!({"transition": {"id": "5"}, "fields": {"resolution": {"name": "Fixed"}}})
     );
     let named = |w: &str| Lifecycle {
@@ -107,16 +116,20 @@ fn a_clear_resolves_through_the_first_done_transition_with_a_resolution_when_req
         ..Lifecycle::default()
     };
     assert_eq!(
-        choose(&server, Goal::Resolve, &named("close issue"), "SEC-1").unwrap(),
+        choose(&server, Goal::Resolve, &named("close issue"), "SEC-1")
+            .unwrap()
+            .to_body(),
         json!({"transition": {"id": "2"}, "fields": {"resolution": {"name": "done"}}})
     );
     assert_eq!(
-        choose(&server, Goal::Resolve, &named("5"), "SEC-1").unwrap()["transition"]["id"],
+        choose(&server, Goal::Resolve, &named("5"), "SEC-1")
+            .unwrap()
+            .id,
         "5"
     );
     // Reopening takes the first transition back to To Do or In Progress.
     assert_eq!(
-        choose(&server, Goal::Reopen, &life, "SEC-1").unwrap()["transition"]["id"],
+        choose(&server, Goal::Reopen, &life, "SEC-1").unwrap().id,
         "4"
     );
 }

@@ -87,7 +87,7 @@ async fn an_older_clear_leaves_a_newer_runs_issue_open() {
     assert_eq!(status(&o), ("skipped".into(), Some("older run".into())));
     let issue = &d.jira.issues()[0];
     assert_eq!(
-        (issue.status_category.as_str(), issue.comments.len()),
+        (issue.status_category.key(), issue.comments.len()),
         ("new", 0)
     );
 }
@@ -374,7 +374,7 @@ async fn a_clear_without_ran_at_finishes_its_transition_on_redelivery() {
     assert_eq!(done.status, Status::Resolved);
     let issue = &d.jira.issues()[0];
     assert_eq!(
-        (issue.status_category.as_str(), issue.comments.len()),
+        (issue.status_category.key(), issue.comments.len()),
         ("done", 1)
     );
 }

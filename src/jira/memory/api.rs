@@ -5,8 +5,8 @@ use super::{Fault, MemIssue, MemoryJira, Op};
 use crate::issue::ApiFlavor;
 use crate::jira::IssueQuery;
 use crate::jira::{
-    AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, Transition, DONE,
-    NEW,
+    AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, JiraApi, JiraError, StatusCategory,
+    Transition, TransitionChoice,
 };
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -23,7 +23,7 @@ fn finish<T>(value: T, late: Option<JiraError>) -> Result<T, JiraError> {
 fn matches(issue: &MemIssue, query: &IssueQuery) -> bool {
     issue.project == query.project
         && issue.labels.contains(&query.label)
-        && !(query.open_only && issue.status_category == DONE)
+        && !(query.open_only && issue.status_category == StatusCategory::Done)
 }
 
 impl JiraApi for MemoryJira {
@@ -96,7 +96,7 @@ impl JiraApi for MemoryJira {
             labels,
             fields,
             comments: Vec::new(),
-            status_category: NEW.into(),
+            status_category: StatusCategory::New,
             resolution: None,
             created_at,
             resolved_at: None,
@@ -215,18 +215,12 @@ impl JiraApi for MemoryJira {
         call: Call<'_>,
         _flavor: ApiFlavor,
         issue_key: &str,
-        body: &Value,
+        choice: &TransitionChoice,
     ) -> Result<(), JiraError> {
         let late = self.enter(Op::Transition, call).await?;
         let mut s = self.state();
-        let id = body
-            .pointer("/transition/id")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let resolution = body
-            .pointer("/fields/resolution/name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let id = choice.id.as_str();
+        let resolution = choice.resolution.clone();
         let Some(t) = s.workflow.iter().find(|t| t.id == id).cloned() else {
             return Err(JiraError::Rejected {
                 status: 400,
@@ -248,7 +242,7 @@ impl JiraApi for MemoryJira {
         let now = s.now;
         let issue = Self::issue_mut(&mut s, issue_key)?;
         issue.status_category = t.to_category.clone();
-        if t.to_category == DONE {
+        if t.to_category == StatusCategory::Done {
             issue.resolution = resolution.clone().or(Some("Done".into()));
             issue.resolved_at = Some(now);
         } else {

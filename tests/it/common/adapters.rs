@@ -5,7 +5,7 @@ use detection_jira::hosts::JiraSite;
 use detection_jira::issue::ApiFlavor;
 use detection_jira::jira::{
     AccessGrant, Call, CreatedIssue, Deployment, FoundIssue, IssueQuery, JiraApi, JiraError,
-    JiraHttp, Transition,
+    JiraHttp, Transition, TransitionChoice,
 };
 use detection_jira::secrets::Token;
 use serde_json::Value;
@@ -85,9 +85,9 @@ impl JiraApi for PanicsOnBoom {
         call: Call<'_>,
         flavor: ApiFlavor,
         key: &str,
-        body: &Value,
+        choice: &TransitionChoice,
     ) -> Result<(), JiraError> {
-        self.0.transition(call, flavor, key, body).await
+        self.0.transition(call, flavor, key, choice).await
     }
     async fn add_comment(
         &self,
