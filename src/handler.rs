@@ -259,19 +259,51 @@ async fn process_message<J: JiraApi, S: SecretSource>(
     within(cutoff, app, alert, span).await
 }
 
-/// Runs one message in its own task, so that a panic fails that message only.
+/// Runs one message in its own task, so that a panic fails that message only; a failure
+/// that can be acted on later holds the message in its queue until then, at once (the
+/// wait counts from now, and the batch's answer does not wait for it).
 async fn isolated<J: JiraApi, S: SecretSource>(
     app: Arc<App<J, S>>,
     msg: SqsMessage,
     cutoff: Instant,
 ) -> Done {
     let id = msg.message_id.clone();
-    match tokio::spawn(async move { process_message(&app, &msg, cutoff).await }).await {
+    let place = Place::of(&msg);
+    let task = {
+        let app = app.clone();
+        tokio::spawn(async move { process_message(&app, &msg, cutoff).await })
+    };
+    let done = match task.await {
         Ok(done) => done,
         Err(e) => {
             let f = Failure::panicked();
             tracing::error!(message_id = id.as_deref().unwrap_or("-"), status = "failed", class = %f.class, error = %e, "processing this message panicked; reported failed");
             (Err(f), None)
+        }
+    };
+    if let Err(Failure {
+        retry_after: Some(wait),
+        ..
+    }) = &done.0
+    {
+        hold(&*app.queue, &place, *wait, cutoff).await;
+    }
+    done
+}
+
+/// Where a message can be held: its id, queue and receipt handle.
+struct Place {
+    message_id: String,
+    arn: Option<String>,
+    receipt: Option<String>,
+}
+
+impl Place {
+    fn of(msg: &SqsMessage) -> Place {
+        Place {
+            message_id: msg.message_id.clone().unwrap_or_default(),
+            arn: msg.event_source_arn.clone(),
+            receipt: msg.receipt_handle.clone(),
         }
     }
 }
@@ -281,14 +313,6 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
     records: Vec<SqsMessage>,
     cutoff: Instant,
 ) -> (SqsBatchResponse, Tally) {
-    // Where each message can be held: its queue and receipt handle.
-    let handles: HashMap<String, (Option<String>, Option<String>)> = records
-        .iter()
-        .map(|r| {
-            let id = r.message_id.clone().unwrap_or_default();
-            (id, (r.event_source_arn.clone(), r.receipt_handle.clone()))
-        })
-        .collect();
     let fifo = records.iter().any(|r| {
         r.event_source_arn
             .as_deref()
@@ -318,40 +342,32 @@ async fn handle_sqs<J: JiraApi, S: SecretSource>(
     };
     let mut tally = Tally::default();
     let mut response = SqsBatchResponse::default();
-    let mut holds = Vec::new();
     for (id, (result, stats)) in results {
         tally.add(&result, stats.as_ref());
-        if let Err(f) = &result {
-            if let (Some(wait), Some((arn, receipt))) = (f.retry_after, handles.get(&id)) {
-                holds.push(hold(&*app.queue, id.clone(), arn, receipt, wait));
-            }
+        if result.is_err() {
             // An empty id (a record without messageId) makes Lambda retry the whole
             // batch: nothing is lost.
             response.add_failure(id);
         }
     }
-    futures::future::join_all(holds).await;
     (response, tally)
 }
 
 /// Asks SQS to keep a failed message invisible until it can be acted on. A failure is
 /// logged and changes nothing else: the message is reported failed either way, and comes
 /// back after the queue's own visibility timeout.
-async fn hold(
-    queue: &dyn Queue,
-    message_id: String,
-    arn: &Option<String>,
-    receipt: &Option<String>,
-    wait: Duration,
-) {
-    let (Some(url), Some(receipt)) = (arn.as_deref().and_then(queue_url), receipt.as_deref())
-    else {
+async fn hold(queue: &dyn Queue, place: &Place, wait: Duration, cutoff: Instant) {
+    let message_id = &place.message_id;
+    let url = place.arn.as_deref().and_then(queue_url);
+    let (Some(url), Some(receipt)) = (url, place.receipt.as_deref()) else {
         tracing::warn!(message_id = %message_id, "the message cannot be held until it can be acted on (no queue ARN or receipt handle): it comes back after the queue's visibility timeout");
         return;
     };
     let seconds = visibility_for(wait);
-    // Bounded: the answer to Lambda must not wait on SQS.
-    let held = tokio::time::timeout(HOLD_TIMEOUT, queue.hold(&url, receipt, seconds)).await;
+    // Bounded: the answer to Lambda must not wait on SQS, and comes before the deadline
+    // (at least 200 ms after the cutoff are kept for it).
+    let until = (Instant::now() + HOLD_TIMEOUT).min(cutoff + HOLD_GRACE);
+    let held = tokio::time::timeout_at(until, queue.hold(&url, receipt, seconds)).await;
     match held {
         Ok(Ok(())) => {
             tracing::info!(message_id = %message_id, visibility_seconds = seconds, "message held until it can be acted on")
@@ -367,6 +383,8 @@ async fn hold(
 
 /// How long a visibility change may take before the batch's answer goes without it.
 const HOLD_TIMEOUT: Duration = Duration::from_secs(2);
+/// How far past the cutoff a visibility change may still run.
+const HOLD_GRACE: Duration = Duration::from_millis(150);
 
 /// FIFO: message groups run at the same time (up to `max_concurrency`), each in order;
 /// after a failure the rest of that group waits for redelivery, unprocessed.
@@ -411,21 +429,31 @@ async fn one_group<J: JiraApi, S: SecretSource>(
     cutoff: Instant,
 ) -> Vec<(usize, String, Done)> {
     let mut out = Vec::with_capacity(messages.len());
-    let mut broken = false;
+    // Once a message failed: the wait it asked for, if any.
+    let mut broken: Option<Option<Duration>> = None;
     for (i, msg) in messages {
         let id = msg.message_id.clone().unwrap_or_default();
-        if broken {
+        if let Some(wait) = broken {
             let group = msg
                 .attributes
                 .get("MessageGroupId")
                 .map(String::as_str)
                 .unwrap_or("");
             tracing::warn!(message_id = %id, group, status = "failed", class = %FailureClass::Unprocessed, "an earlier message of this FIFO group failed; reported failed unprocessed to keep order");
-            out.push((i, id, (Err(Failure::unprocessed()), None)));
+            let mut f = Failure::unprocessed();
+            if let Some(wait) = wait {
+                // Held as long as the message before it: a FIFO group waits while any of
+                // its messages is in flight.
+                hold(&*app.queue, &Place::of(&msg), wait, cutoff).await;
+                f = f.retry_after(wait);
+            }
+            out.push((i, id, (Err(f), None)));
             continue;
         }
         let done = isolated(app.clone(), msg, cutoff).await;
-        broken = done.0.is_err();
+        if let Err(f) = &done.0 {
+            broken = Some(f.retry_after);
+        }
         out.push((i, id, done));
     }
     out

@@ -7,8 +7,11 @@ use crate::deferred::Deferred;
 use futures::future::BoxFuture;
 use std::time::Duration;
 
-/// SQS's limit on a message's visibility timeout: 12 hours.
+/// SQS's limit on a message's visibility: 12 hours from when it was received.
 pub const MAX_VISIBILITY_SECONDS: i32 = 43_200;
+/// The longest hold asked for: the visibility counts from now, SQS's limit from the
+/// receive, and an invocation runs at most 15 minutes in between.
+const MAX_HOLD_SECONDS: i32 = MAX_VISIBILITY_SECONDS - 900;
 
 /// The queue the records came from, as far as holding a message goes.
 pub trait Queue: Send + Sync {
@@ -103,10 +106,10 @@ pub fn queue_url(arn: &str) -> Option<String> {
 }
 
 /// The visibility timeout for a wait: whole seconds rounded up, plus one so the message
-/// comes back after the moment, not at it; at most SQS's 12 hours.
+/// comes back after the moment, not at it; within SQS's 12 hours.
 pub fn visibility_for(wait: Duration) -> i32 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0) + 1;
-    secs.min(MAX_VISIBILITY_SECONDS as u64) as i32
+    secs.min(MAX_HOLD_SECONDS as u64) as i32
 }
 
 #[cfg(test)]
@@ -143,6 +146,6 @@ mod tests {
         assert_eq!(visibility_for(Duration::ZERO), 1);
         assert_eq!(visibility_for(Duration::from_secs(60)), 61);
         assert_eq!(visibility_for(Duration::from_millis(59_001)), 61);
-        assert_eq!(visibility_for(Duration::from_secs(90_000)), 43_200);
+        assert_eq!(visibility_for(Duration::from_secs(90_000)), 42_300);
     }
 }

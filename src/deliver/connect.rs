@@ -30,6 +30,9 @@ pub struct Connection<'a> {
     /// The Basic-auth user: the secret's email, else the destination's.
     pub user: Option<String>,
     pub flavor: ApiFlavor,
+    /// Jira Cloud's search index lags behind writes (seconds); Server/DC's is written with
+    /// the issue. Unknown counts as lagging.
+    pub index_lags: bool,
     pub(super) timeout: Duration,
 }
 
@@ -49,6 +52,7 @@ impl<'a> Connection<'a> {
             fetched_at,
             user,
             flavor: ApiFlavor::V3,
+            index_lags: true,
             timeout: dest.timeout,
         }
     }
@@ -114,6 +118,13 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             .flavor(dest.api_version, &conn, cutoff, meter)
             .await
             .map_err(|e| Failure::from(e).at("detecting Cloud or Server/DC (serverInfo)"))?;
+        conn.index_lags = match dest.api_version {
+            // Detected: v3 is Cloud, v2 Server/DC.
+            ApiVersion::Auto => conn.flavor == ApiFlavor::V3,
+            // As configured: Cloud may be asked for v2 (its sites are Atlassian's hosts).
+            ApiVersion::V2 => is_cloud_host(&dest.site.host),
+            ApiVersion::V3 => true,
+        };
         Ok(conn)
     }
 
@@ -234,6 +245,12 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 }
 
+/// A Jira Cloud site's host (`acme.atlassian.net`, older `acme.jira.com`).
+fn is_cloud_host(host: &str) -> bool {
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    host.ends_with(".atlassian.net") || host.ends_with(".jira.com")
+}
+
 /// Who the Basic-auth requests are made as. The secret's email, when it has one, is the
 /// identity: an alert naming another user is refused before anything is sent (it could
 /// otherwise pair a team's token with any user name and lock that account out).
@@ -252,5 +269,19 @@ pub fn user_for(dest: &Destination, creds: &Credentials) -> Result<Option<String
             "set destination.email to the Jira user's email (Cloud) or user name (Server/DC), or add \"email\" to the secret",
         )),
         (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_cloud_host;
+
+    #[test]
+    fn cloud_sites_are_atlassians_hosts() {
+        assert!(is_cloud_host("acme.atlassian.net"));
+        assert!(is_cloud_host("ACME.Atlassian.net:443"));
+        assert!(is_cloud_host("old.jira.com"));
+        assert!(!is_cloud_host("jira.corp.example"));
+        assert!(!is_cloud_host("atlassian.net.evil.example"));
     }
 }

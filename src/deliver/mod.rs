@@ -10,7 +10,7 @@ mod step;
 
 pub use connect::{user_for, Connection, GatewayInfo};
 pub use plan::{Next, Plan};
-pub use step::{Purpose, Reply, Stage, Step, StepError};
+pub use step::{Link, Purpose, Reply, Stage, Step, StepError};
 
 use crate::alert::{Alert, Destination};
 use crate::cells::{lock, Cells};
@@ -282,9 +282,12 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     .connect(run.dest, None, work, meter)
                     .await
                     .map_err(StepError::Failed)?;
-                let flavor = conn.flavor;
+                let link = Link {
+                    flavor: conn.flavor,
+                    index_lags: conn.index_lags,
+                };
                 run.conn = Some(conn);
-                return Ok(Reply::Connected(flavor));
+                return Ok(Reply::Connected(link));
             }
             _ => {
                 let first = self.jira_step(step, run, work, meter).await;
@@ -341,7 +344,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 match (found, known) {
                     (Ok(Reply::Found(found)), Some(key)) => {
                         let found = self
-                            .with_newest(found, &key, *purpose, query.limit, conn, cutoff, meter)
+                            .with_newest(found, &key, *purpose, query, conn, cutoff, meter)
                             .await;
                         Ok(Reply::Found(found))
                     }

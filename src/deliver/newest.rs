@@ -5,7 +5,7 @@
 
 use super::{Deliverer, Purpose};
 use crate::deliver::Connection;
-use crate::jira::{parse_found, FoundIssue, JiraApi, SEARCH_FIELDS};
+use crate::jira::{parse_found, FoundIssue, IssueQuery, JiraApi, SEARCH_FIELDS};
 use crate::metrics::Meter;
 use crate::secrets::SecretSource;
 use tokio::time::Instant;
@@ -30,15 +30,16 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     }
 
     /// The search's answer with the ledger's newest issue in it, when the search missed it
-    /// (read by key; left out when it no longer exists, or when the search wants open
-    /// issues and it is done).
+    /// (read by key; left out when it no longer exists, when it is no longer one the search
+    /// asks for: moved to another project, its detection label taken off, or done when
+    /// the search wants open issues).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn with_newest(
         &self,
         mut found: Vec<FoundIssue>,
         key: &str,
         purpose: Purpose,
-        max: u32,
+        query: &IssueQuery,
         conn: &Connection<'_>,
         cutoff: Instant,
         meter: &Meter,
@@ -58,10 +59,15 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 None
             }
         };
-        let Some(issue) = issue.filter(|i| purpose == Purpose::Latest || !i.is_done()) else {
+        let wanted = |i: &FoundIssue| {
+            i.key.starts_with(&format!("{}-", query.project))
+                && i.labels.contains(&query.label)
+                && (purpose == Purpose::Latest || !i.is_done())
+        };
+        let Some(issue) = issue.filter(wanted) else {
             return found;
         };
-        merge_newest(&mut found, issue, max);
+        merge_newest(&mut found, issue, query.limit);
         found
     }
 }

@@ -65,6 +65,8 @@ pub struct Plan<'a> {
     alert: &'a Alert,
     /// Known once connected.
     flavor: ApiFlavor,
+    /// Whether the site's search lags behind its writes (Cloud), known once connected.
+    index_lags: bool,
     /// What to do once connected: search for an earlier delivery, or not.
     search_first: bool,
     /// The ledger is shared by every container: a fresh claim needs no Jira search.
@@ -118,6 +120,7 @@ impl<'a> Plan<'a> {
         Plan {
             alert,
             flavor: ApiFlavor::V3,
+            index_lags: true,
             search_first: true,
             shared_ledger,
             fingerprint,
@@ -161,8 +164,9 @@ impl<'a> Plan<'a> {
         };
         match (step, reply) {
             (Step::Claim { .. }, Ok(Reply::Claimed(claim))) => self.on_claim(claim),
-            (Step::Connect, Ok(Reply::Connected(flavor))) => {
-                self.flavor = flavor;
+            (Step::Connect, Ok(Reply::Connected(link))) => {
+                self.flavor = link.flavor;
+                self.index_lags = link.index_lags;
                 if self.search_first {
                     let query = self.labelled(&self.fingerprint);
                     self.search(query, Purpose::EarlierDelivery)
@@ -567,9 +571,13 @@ impl<'a> Plan<'a> {
             self.keep_claim = true;
             if self.failed_creates < 3 {
                 self.failed_creates += 1;
-                let wait = match self.flavor {
-                    ApiFlavor::V2 => CREATED_ANYWAY_WAIT * (1 << (self.failed_creates - 1)),
-                    ApiFlavor::V3 => self.allowance,
+                let backoff = CREATED_ANYWAY_WAIT * (1 << (self.failed_creates - 1));
+                let wait = match (self.index_lags, &e) {
+                    (true, _) => self.allowance,
+                    // No answer: the create may still be under way on the server, for up
+                    // to the request's timeout after the client gave up on it.
+                    (false, JiraError::NoAnswer { .. }) => self.alert.destination.timeout + backoff,
+                    (false, _) => backoff,
                 };
                 self.unsettled = Some(Failure::from(e).at(step.name()).message);
                 return self.send(Step::Wait(wait));

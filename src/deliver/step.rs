@@ -182,12 +182,30 @@ impl Step {
     }
 }
 
+/// What connecting learned: the API flavor, and whether the site's search index lags
+/// behind its writes (Jira Cloud) or not (Server/DC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub flavor: ApiFlavor,
+    pub index_lags: bool,
+}
+
+/// As detected: REST v3 is Cloud's (lagging index), v2 Server/DC's.
+impl From<ApiFlavor> for Link {
+    fn from(flavor: ApiFlavor) -> Link {
+        Link {
+            flavor,
+            index_lags: flavor == ApiFlavor::V3,
+        }
+    }
+}
+
 /// The answer to a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)]
 pub enum Reply {
     Claimed(Claim),
-    Connected(ApiFlavor),
+    Connected(Link),
     Found(Vec<FoundIssue>),
     Transitions(Vec<Transition>),
     Comments(Vec<String>),

@@ -147,7 +147,7 @@ impl DynamoLedger {
             }
             let ours = found.token == token;
             if !ours && found.lease_until + self.takeover_ms > now {
-                let until_ms = busy_until(found.lease_until, self.takeover_ms, now);
+                let until_ms = busy_until(found.lease_until, self.takeover_ms);
                 return Ok(Claim::Busy { until_ms });
             }
             // Our own claim (an earlier try whose answer was lost: a fresh claim, or a
@@ -301,7 +301,7 @@ impl DynamoLedger {
 
     /// The lease ends now (see `Ledger::park`), while this delivery still holds it.
     pub async fn park(&self, holder: &Holder) -> Result<(), LedgerError> {
-        let now = (self.clock)().min(holder.lease_until);
+        let now = (self.clock)();
         let result = self
             .update(&holder.id)
             .await

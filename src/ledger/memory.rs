@@ -117,7 +117,7 @@ impl MemoryLedger {
             }
             Some(Entry::Claimed { lease_until, .. }) if lease_until + self.takeover_ms > now => {
                 Claim::Busy {
-                    until_ms: busy_until(*lease_until, self.takeover_ms, now),
+                    until_ms: busy_until(*lease_until, self.takeover_ms),
                 }
             }
             Some(Entry::Claimed { .. }) => {
@@ -170,11 +170,13 @@ impl MemoryLedger {
         Ok(())
     }
 
-    /// The lease ends now (see `Ledger::park`); a claim lost meanwhile is left alone.
+    /// The lease ends now (see `Ledger::park`); a claim lost meanwhile is left alone. Now,
+    /// not the holder's lease as it knew it: a write may have been sent under a renewal
+    /// it had not seen back yet.
     pub fn park(&self, holder: &Holder) {
         let now = (self.clock)();
         let mut state = self.lock();
-        let _ = self.set_lease(&mut state, holder, now.min(holder.lease_until));
+        let _ = self.set_lease(&mut state, holder, now);
     }
 
     pub fn record(&self, holder: &Holder, issue_key: &str) -> Recorded {
@@ -230,11 +232,11 @@ mod tests {
         let first = fresh(l.claim("run", "a", lease));
         // The same delivery again (an answer it lost): its own claim.
         fresh(l.claim("run", "a", lease));
-        // A live lease: come back when it ends.
+        // A live lease: come back when it could be taken over (the holder may renew it).
         assert_eq!(
             l.claim("run", "b", lease),
             Claim::Busy {
-                until_ms: 1_010_000
+                until_ms: 1_070_000
             }
         );
         // Lease over, but not the take-over allowance.
@@ -283,7 +285,18 @@ mod tests {
             panic!("take-over expected")
         };
         // The taker asking again (its answer lost) still knows it took over.
-        assert_eq!(l.claim("run", "b", lease), Claim::TakeOver(taker));
+        assert_eq!(l.claim("run", "b", lease), Claim::TakeOver(taker.clone()));
+        // Parked at now, even by a holder whose copy of the lease is older (a write may
+        // have gone out under a renewal it had not seen back).
+        let mut stale = taker;
+        stale.lease_until = 0;
+        l.park(&stale);
+        assert_eq!(
+            l.claim("run", "c", lease),
+            Claim::Busy {
+                until_ms: 1_123_000
+            }
+        );
     }
 
     #[test]

@@ -81,13 +81,11 @@ impl Holder {
     }
 }
 
-/// When a claim held by someone else can next be acted on: the end of its lease while it
-/// is live (its holder records or parks by then), else the take-over allowance after it.
-fn busy_until(lease_until: u64, takeover_ms: u64, now: u64) -> u64 {
-    match now < lease_until {
-        true => lease_until,
-        false => lease_until + takeover_ms,
-    }
+/// When a claim held by someone else can surely be acted on: the take-over allowance after
+/// its lease. (Its holder may record sooner, but it may also renew the lease, or park it
+/// as late as the lease's end: coming back earlier could spend a receive for nothing.)
+fn busy_until(lease_until: u64, takeover_ms: u64) -> u64 {
+    lease_until + takeover_ms
 }
 
 /// A random token for one delivery's claims.

@@ -160,8 +160,20 @@ async fn on_server_dc_an_unanswered_create_is_settled_in_the_same_invocation() {
         &jira,
         Ledger::Memory(MemoryLedger::new(clock.clock(), ALLOWANCE)),
     );
-    let body = unanswered_create(&jira, Flavor::Server);
-    let played = play(&app, &jira, &clock, &body, Duration::from_secs(3), 5).await;
+    jira.push_fault(create_path(Flavor::Server), FaultKind::ResetAfterSuccess);
+    let mut a = alert(&jira.base_url);
+    // Without an answer the create may run on for the request's timeout: the search
+    // comes after that (and 2 s).
+    a["destination"]["timeout"] = json!(1);
+    let played = play(
+        &app,
+        &jira,
+        &clock,
+        &a.to_string(),
+        Duration::from_secs(3),
+        5,
+    )
+    .await;
     // Its index has the issue as soon as it exists: a short wait and a search found it.
     assert_eq!((played.receives, played.held.len()), (1, 0));
     assert_eq!(jira.created().len(), 1);
@@ -251,4 +263,30 @@ async fn two_runs_of_one_detection_inside_the_index_lag_make_one_issue_and_one_c
     let issues = jira.created();
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].comments.len(), 1);
+}
+
+/// A FIFO group waits while any of its messages is in flight: the messages left
+/// unprocessed behind a held one are held as long.
+#[tokio::test]
+async fn the_rest_of_a_fifo_group_is_held_with_the_message_before_it() {
+    let jira = cloud_with_index_lag().await;
+    let clock = ManualClock::new();
+    let app = app_with_ledger(
+        &jira,
+        Ledger::Memory(MemoryLedger::new(clock.clock(), ALLOWANCE)),
+    );
+    let first = unanswered_create(&jira, Flavor::Cloud);
+    let second = run(&jira.base_url, 2).to_string();
+    let mut batch = sqs(&[("f1", first), ("f2", second)], FIFO_QUEUE);
+    batch["Records"][0]["receiptHandle"] = json!("rh-f1");
+    batch["Records"][1]["receiptHandle"] = json!("rh-f2");
+    let answer = invoke(&app, batch).await.unwrap();
+    assert_eq!(failures(&answer), ["f1", "f2"]);
+    let held: Vec<(String, i64)> = jira
+        .visibility_changes()
+        .into_iter()
+        .map(|c| (c.receipt_handle, c.seconds))
+        .collect();
+    assert_eq!(held, [("rh-f1".to_string(), 61), ("rh-f2".to_string(), 61)]);
+    assert_eq!(jira.created().len(), 1, "the second was not processed");
 }

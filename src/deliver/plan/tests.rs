@@ -1,6 +1,7 @@
 use super::*;
 use crate::alert::{triage, Triage};
 use crate::deliver::plan::CREATED_ANYWAY_WAIT;
+use crate::deliver::step::Link;
 use crate::failure::FailureClass;
 use crate::jira::CreatedIssue;
 use crate::ledger::{Claim, Holder, LedgerError, LEASE_MARGIN};
@@ -72,7 +73,7 @@ fn started_on(plan: &mut Plan, flavor: ApiFlavor) -> Step {
     assert!(matches!(sent(plan.start()), Step::Claim { .. }));
     let connect = sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     assert_eq!(connect, Step::Connect);
-    sent(plan.on_reply(Ok(Reply::Connected(flavor))))
+    sent(plan.on_reply(Ok(Reply::Connected(flavor.into()))))
 }
 
 fn started(plan: &mut Plan) -> Step {
@@ -381,7 +382,7 @@ fn with_a_shared_ledger_a_fresh_claim_creates_at_once() {
     }
     let connect = sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
     assert_eq!(connect, Step::Connect);
-    let first = sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    let first = sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     assert!(matches!(first, Step::Create { .. }), "no search: {first:?}");
 }
 
@@ -391,7 +392,7 @@ fn a_take_over_searches_jira_first() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
-    let first = sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    let first = sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     assert!(matches!(
         first,
         Step::Search {
@@ -432,7 +433,7 @@ fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_iss
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     let record = sent(plan.on_reply(Ok(Reply::Created(created("SEC-5")))));
     assert_eq!(
         record,
@@ -452,7 +453,7 @@ fn a_lost_claim_stops_the_create() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     let lost = plan.on_reply(Err(StepError::Ledger(LedgerError::Lost)));
     let f = failed(booked(&mut plan, lost, Step::Release));
     assert_eq!(f.class, FailureClass::InProgress);
@@ -483,7 +484,7 @@ fn a_create_answered_5xx_is_searched_for_before_another_create() {
     let mut plan = Plan::new(&a, true, NOW).allowing(Duration::from_secs(45));
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     assert_eq!(
         sent(plan.on_reply(Err(server_error()))),
         Step::Wait(Duration::from_secs(45))
@@ -491,7 +492,7 @@ fn a_create_answered_5xx_is_searched_for_before_another_create() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2.into()))));
     // Server/DC indexes with the create: a short wait for a create still under way.
     assert_eq!(
         sent(plan.on_reply(Err(server_error()))),
@@ -525,7 +526,7 @@ fn a_create_that_keeps_failing_keeps_the_claim() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2.into()))));
     for round in 0..3u32 {
         let wait = sent(plan.on_reply(Err(server_error())));
         assert_eq!(wait, Step::Wait(CREATED_ANYWAY_WAIT * (1 << round)));
@@ -546,7 +547,7 @@ fn a_taken_over_claim_is_never_released() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::TakeOver(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     // The search fails: the old holder may still have created the issue, so the next
     // delivery must take over (and search) again rather than start fresh.
     let refused = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
@@ -562,7 +563,7 @@ fn an_unreadable_create_answer_keeps_the_claim() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     // Jira may have made it: searched for after the allowance before anything else.
     let wait = sent(plan.on_reply(Err(StepError::Jira(JiraError::BadResponse {
         detail: "HTTP 201 with a body that is not JSON".into(),
@@ -584,7 +585,7 @@ fn a_label_edit_that_may_have_landed_parks_the_claim() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     let mark = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
     assert!(matches!(mark, Step::EditLabels { .. }));
     // The fingerprint and state may be on the issue now: a fresh claim by the redelivery
@@ -596,7 +597,7 @@ fn a_label_edit_that_may_have_landed_parks_the_claim() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
     let next = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
         detail: "no".into(),
@@ -610,7 +611,7 @@ fn a_key_recorded_first_by_another_delivery_is_the_answer() {
     let mut plan = Plan::new(&a, true, NOW);
     sent(plan.start());
     sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
     let record = sent(plan.on_reply(Ok(Reply::Created(created("SEC-6")))));
     assert_eq!(
         record,
@@ -685,4 +686,36 @@ fn a_resumed_clear_does_not_undo_a_newer_run() {
         Next::Finish(Status::Commented, "SEC-3".into())
     );
     assert_eq!(plan.reason(), Some("older run"));
+}
+
+#[test]
+fn the_wait_before_trusting_a_search_goes_by_the_site_not_the_api_version() {
+    let a = alert(false);
+    let ambiguous = || {
+        StepError::Jira(JiraError::NoAnswer {
+            detail: "timed out".into(),
+        })
+    };
+    // Jira Cloud asked for REST v2: its index still lags.
+    let mut plan = Plan::new(&a, true, NOW).allowing(Duration::from_secs(45));
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    let cloud_v2 = Link {
+        flavor: ApiFlavor::V2,
+        index_lags: true,
+    };
+    sent(plan.on_reply(Ok(Reply::Connected(cloud_v2))));
+    assert_eq!(
+        sent(plan.on_reply(Err(ambiguous()))),
+        Step::Wait(Duration::from_secs(45))
+    );
+    // Server/DC without an answer: the create may run on for the request's timeout.
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2.into()))));
+    assert_eq!(
+        sent(plan.on_reply(Err(ambiguous()))),
+        Step::Wait(a.destination.timeout + CREATED_ANYWAY_WAIT)
+    );
 }
