@@ -77,17 +77,32 @@ fn ca_bundle(raw: Option<String>) -> Result<Option<String>, String> {
     }
 }
 
-/// A DynamoDB table name: 3-255 of `[A-Za-z0-9_.-]` (or an ARN).
+/// A DynamoDB table name (3-255 of `[A-Za-z0-9_.-]`) or table ARN (at most 1,024
+/// characters, `arn:<partition>:dynamodb:<region>:<account>:table/<name>`).
 fn table_name(raw: Option<String>) -> Result<Option<String>, String> {
     let Some(name) = raw.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_.-:/".contains(c);
-    if (3..=1024).contains(&name.len()) && name.chars().all(ok_char) {
+    let name_ok = |n: &str| {
+        (3..=255).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    };
+    let ok = match name.strip_prefix("arn:") {
+        Some(rest) => {
+            name.len() <= 1024
+                && rest.split(':').nth(1) == Some("dynamodb")
+                && rest
+                    .rsplit_once(":table/")
+                    .is_some_and(|(_, table)| name_ok(table))
+        }
+        None => name_ok(&name),
+    };
+    if ok {
         Ok(Some(name))
     } else {
         Err(format!(
-            "IDEMPOTENCY_TABLE={name:?} is not a DynamoDB table name (3-255 of letters, digits, _ . -) or ARN"
+            "IDEMPOTENCY_TABLE={name:?} is not a DynamoDB table name (3-255 of letters, digits, _ . -) or table ARN"
         ))
     }
 }
@@ -132,9 +147,32 @@ mod tests {
         assert!(cfg(&[("SECRET_CACHE_TTL_SECONDS", "-1")])
             .unwrap_err()
             .contains("SECRET_CACHE_TTL_SECONDS"));
-        assert!(cfg(&[("IDEMPOTENCY_TABLE", "bad table")])
-            .unwrap_err()
-            .contains("IDEMPOTENCY_TABLE"));
+        for bad in [
+            "bad table",
+            "ab",
+            &"t".repeat(256),
+            "arn:aws:s3:::bucket",
+            "arn:aws:dynamodb:us-east-1:111122223333:table/a b",
+        ] {
+            assert!(
+                cfg(&[("IDEMPOTENCY_TABLE", bad)])
+                    .unwrap_err()
+                    .contains("IDEMPOTENCY_TABLE"),
+                "{bad}"
+            );
+        }
+        for good in [
+            "alerts-ledger.v2_x",
+            "arn:aws:dynamodb:us-east-1:111122223333:table/alerts-ledger",
+        ] {
+            assert_eq!(
+                cfg(&[("IDEMPOTENCY_TABLE", good)])
+                    .unwrap()
+                    .idempotency_table
+                    .as_deref(),
+                Some(good)
+            );
+        }
         for bad in [
             "not a certificate",
             "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",

@@ -99,7 +99,7 @@ impl Gateway {
         let found = cell
             .get_or_try_init(|| async {
                 retrying(Policy::Idempotent, cutoff, meter, || {
-                    meter.time(jira.tenant_info(site, timeout))
+                    meter.time_request(jira.tenant_info(site, timeout))
                 })
                 .await
             })
@@ -166,7 +166,7 @@ impl Gateway {
             _ => {}
         }
         let grant = retrying(Policy::Idempotent, cutoff, meter, || {
-            meter.time(jira.oauth_token(&self.auth, client_id, &creds.token, dest.timeout))
+            meter.time_request(jira.oauth_token(&self.auth, client_id, &creds.token, dest.timeout))
         })
         .await;
         let grant = match grant {

@@ -127,9 +127,20 @@ pub struct Stats {
 }
 
 impl Meter {
-    /// Runs one Jira request, counting it and timing it.
-    pub async fn time<T>(&self, request: impl Future<Output = T>) -> T {
+    /// What counts the HTTP requests sent (`Call::sent`).
+    pub fn sent(&self) -> &AtomicU32 {
+        &self.requests
+    }
+
+    /// Runs one request that has no `Call` to count it by (tenant_info, the token
+    /// endpoint: one HTTP request each), counting and timing it.
+    pub async fn time_request<T>(&self, request: impl Future<Output = T>) -> T {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.time(request).await
+    }
+
+    /// Times one Jira call (its requests are counted through `Call::sent`).
+    pub async fn time<T>(&self, request: impl Future<Output = T>) -> T {
         let started = Instant::now();
         let out = request.await;
         let ms = started.elapsed().as_millis() as u64;

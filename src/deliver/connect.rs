@@ -57,14 +57,16 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// One request's context; its timeout never runs past the cutoff.
-    pub fn call(&self, cutoff: TokioInstant) -> Call<'_> {
+    /// One request's context, its requests counted in `meter`; its timeout never runs
+    /// past the cutoff.
+    pub fn call<'s>(&'s self, cutoff: TokioInstant, meter: &'s Meter) -> Call<'s> {
         let left = cutoff.saturating_duration_since(TokioInstant::now());
         Call {
             base: &self.base,
             creds: &self.creds,
             user: self.user.as_deref(),
             timeout: self.timeout.min(left).max(Duration::from_millis(50)),
+            sent: Some(meter.sent()),
         }
     }
 
@@ -230,7 +232,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         let cell = self.flavors.get(&conn.site.base);
         cell.get_or_try_init(|| async {
             let deployment = retrying(Policy::Idempotent, cutoff, meter, || {
-                meter.time(self.jira.server_info(conn.call(cutoff)))
+                meter.time(self.jira.server_info(conn.call(cutoff, meter)))
             })
             .await?;
             let f = match deployment {

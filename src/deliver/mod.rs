@@ -213,7 +213,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         meter: &Meter,
     ) -> Result<serde_json::Value, JiraError> {
         retrying(Policy::Idempotent, cutoff, meter, || {
-            meter.time(self.jira.get_json(conn.call(cutoff), path))
+            meter.time(self.jira.get_json(conn.call(cutoff, meter), path))
         })
         .await
     }
@@ -407,7 +407,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
         cutoff: TokioInstant,
         meter: &Meter,
     ) -> Result<Reply, JiraError> {
-        let (jira, flavor, call) = (&self.jira, conn.flavor, conn.call(cutoff));
+        let (jira, flavor, call) = (&self.jira, conn.flavor, conn.call(cutoff, meter));
         match step {
             Step::Search { query, .. } => meter
                 .time(jira.search(call, flavor, query, recent))

@@ -66,6 +66,9 @@ impl JiraHttp {
         with_auth: bool,
     ) -> Result<Value, JiraError> {
         let url = format!("{}{}", call.base, path);
+        if let Some(sent) = call.sent {
+            sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut req = self
             .client
             .request(method, &url)
@@ -249,6 +252,7 @@ impl JiraApi for JiraHttp {
             creds: &nobody,
             user: None,
             timeout,
+            sent: None,
         };
         let v = self
             .send(call, Method::GET, "/_edge/tenant_info", None, false)
@@ -276,6 +280,7 @@ impl JiraApi for JiraHttp {
             creds: &secret,
             user: None,
             timeout,
+            sent: None,
         };
         let body = json!({
             "grant_type": "client_credentials",

@@ -249,6 +249,9 @@ impl MemoryJira {
 
     /// Records the call, checks the token, and takes the next scripted fault.
     async fn enter(&self, op: Op, call: Call<'_>) -> Result<Option<JiraError>, JiraError> {
+        if let Some(n) = call.sent {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let sent = call.creds.token.expose();
         let token_ok = *crate::cells::lock(&self.token) == sent
             || self

@@ -24,6 +24,7 @@ use crate::issue::ApiFlavor;
 use crate::secrets::{Credentials, Token};
 use serde_json::Value;
 use std::future::Future;
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 /// One request's context: where, as whom, and how long it may take.
@@ -36,6 +37,9 @@ pub struct Call<'a> {
     /// The Basic-auth user (destination or secret email); unused for Bearer.
     pub user: Option<&'a str>,
     pub timeout: Duration,
+    /// Counts every HTTP request the call sends (a search or `serverInfo` may send two):
+    /// the delivery's `Meter`.
+    pub sent: Option<&'a AtomicU32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +58,9 @@ pub struct AccessGrant {
     pub scopes: Vec<String>,
 }
 
-/// Jira's operations that the function uses. Each call is one HTTP request: retries and
-/// fallbacks live in the delivery code.
+/// Jira's operations that the function uses. Retries live in the delivery code; a call
+/// may send more than one request (`serverInfo` asked anonymously first, a v2 search that
+/// Cloud answers 410 asked again on v3), each counted through `Call::sent`.
 pub trait JiraApi: Send + Sync + 'static {
     fn server_info(
         &self,

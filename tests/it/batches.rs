@@ -299,3 +299,20 @@ async fn a_panic_while_processing_one_message_fails_only_that_message() {
     assert_eq!(failures(&answer), ["boom"]);
     assert_eq!(jira.created().len(), 2);
 }
+
+/// `JiraRequests` counts HTTP requests, not calls: Cloud asked for REST v2 answers the old
+/// search 410, and the search is sent again on v3.
+#[tokio::test]
+async fn the_requests_metric_counts_every_http_request() {
+    let jira = fake(Flavor::Cloud).await;
+    let (app, lines) = sequential_app_capturing_metrics(&jira);
+    let mut a = run(&jira.base_url, 1);
+    a["destination"]["api_version"] = json!("2");
+    invoke(&app, sqs(&[("m1", a.to_string())], QUEUE))
+        .await
+        .unwrap();
+    let sent = jira.requests().len();
+    assert_eq!(sent, 3, "{:?}", paths(&jira));
+    let summary: Value = serde_json::from_str(&lines.lock().unwrap()[0]).unwrap();
+    assert_eq!(summary["JiraRequests"], sent, "{summary}");
+}

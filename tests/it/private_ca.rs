@@ -82,6 +82,7 @@ async fn a_private_ca_is_trusted_only_through_the_bundle() {
         creds: &creds,
         user: Some("svc-alerts"),
         timeout: Duration::from_secs(10),
+        sent: None,
     };
     let public_roots_only = JiraHttp::new().unwrap();
     let e = public_roots_only.server_info(call).await.unwrap_err();
