@@ -12,7 +12,7 @@ use crate::cells::Cells;
 use crate::failure::{Failure, FailureClass};
 use crate::hosts::{normalize, JiraSite};
 use crate::jira::{JiraApi, JiraError};
-use crate::metrics::Meter;
+use crate::meter::Meter;
 use crate::retry::{retrying, Policy};
 use crate::secrets::{Credentials, Token};
 use std::time::Duration;

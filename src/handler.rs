@@ -3,9 +3,11 @@
 
 use crate::alert::{quote, triage, Triage};
 use crate::deliver::Deliverer;
+use crate::deliver::{Outcome, Skip};
 use crate::failure::{Failure, FailureClass};
 use crate::jira::JiraApi;
-use crate::metrics::{Meter, Outcome, Stats, Tally};
+use crate::meter::{Meter, Stats};
+use crate::metrics::Tally;
 use crate::queue::{queue_url, visibility_for, NoQueue, Queue};
 use crate::secrets::SecretSource;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -187,8 +189,9 @@ async fn process<J: JiraApi, S: SecretSource>(
     let started = std::time::Instant::now();
     let alert = match triage(alert).map_err(Failure::from) {
         Ok(Triage::Skip { reason, .. }) => {
-            tracing::info!(status = "skipped", reason = %reason, "alert skipped");
-            return Ok(Outcome::Skipped(reason));
+            let skip = Skip::Ignored(reason);
+            tracing::info!(status = "skipped", reason = %skip, "alert skipped");
+            return Ok(Outcome::Skipped(skip));
         }
         Ok(Triage::Deliver(a)) => a,
         Err(f) => {
@@ -203,7 +206,7 @@ async fn process<J: JiraApi, S: SecretSource>(
     match &result {
         Ok(Outcome::Delivered(d)) => tracing::info!(
             host = %d.host, project, status = d.status.as_str(), issue_key = %d.issue_key,
-            reason = d.reason.unwrap_or(""),
+            reason = d.reason.map_or("", |r| r.as_str()),
             requests = stats.requests, retries = stats.retries, duration_ms,
             ledger = stats.ledger.outcome(), ledger_ms = stats.ledger_ms.iter().sum::<u64>(),
             "alert delivered"

@@ -18,6 +18,7 @@ pub mod hosts;
 pub mod issue;
 pub mod jira;
 pub mod ledger;
+pub mod meter;
 pub mod metrics;
 pub mod queue;
 pub mod retry;

@@ -1,189 +1,17 @@
-//! What became of each alert and what it cost, and the CloudWatch metrics made from
-//! that: Embedded Metric Format log lines (no API calls; CloudWatch extracts them from the
+//! The CloudWatch metrics of an invocation, from what became of each alert and what it
+//! cost: Embedded Metric Format log lines (no API calls; CloudWatch extracts them from the
 //! function's log). One summary line per invocation, plus one line per failure class seen.
 
+use crate::deliver::{Outcome, Status};
 use crate::failure::{Failure, FailureClass};
-use crate::ledger::Claim;
+use crate::meter::{LedgerStats, Stats};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
-use std::time::Instant;
 
 pub const NAMESPACE: &str = "DetectionJira";
 const SERVICE: &str = "detection-jira";
 /// EMF takes at most 100 values per metric in one line.
 const MAX_VALUES: usize = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Created,
-    Duplicate,
-    Commented,
-    Resolved,
-    Reopened,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Created => "created",
-            Status::Duplicate => "duplicate",
-            Status::Commented => "commented",
-            Status::Resolved => "resolved",
-            Status::Reopened => "reopened",
-        }
-    }
-}
-
-/// An alert that reached Jira.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    pub status: Status,
-    pub issue_key: String,
-    pub issue_url: String,
-    pub host: String,
-    /// What the answer should tell besides the key (a cut description, fields left out).
-    pub notes: Vec<String>,
-    /// Why it became a comment (`storm`, `older run`).
-    pub reason: Option<&'static str>,
-}
-
-/// What became of one alert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Delivered(Delivered),
-    Skipped(String),
-}
-
-impl Outcome {
-    /// The answer to a direct invocation.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Outcome::Delivered(d) => {
-                let mut v = json!({
-                    "status": d.status.as_str(),
-                    "issue_key": d.issue_key,
-                    "issue_url": d.issue_url,
-                });
-                if let Some(reason) = d.reason {
-                    v["reason"] = json!(reason);
-                }
-                if !d.notes.is_empty() {
-                    v["notes"] = json!(d.notes);
-                }
-                v
-            }
-            Outcome::Skipped(reason) => json!({"status": "skipped", "reason": reason}),
-        }
-    }
-}
-
-/// What delivering one alert cost: Jira requests (all tries), retries, the latency of each
-/// Jira and ledger request, and what the ledger answered. Shared by the steps of one
-/// delivery.
-#[derive(Debug, Default)]
-pub struct Meter {
-    requests: AtomicU32,
-    retries: AtomicU32,
-    latencies_ms: Mutex<Vec<u64>>,
-    ledger_ms: Mutex<Vec<u64>>,
-    ledger: Mutex<LedgerStats>,
-}
-
-/// What the ledger answered to one delivery's claims.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LedgerStats {
-    /// Claims won (fresh or taken over).
-    pub claims: u32,
-    pub takeovers: u32,
-    /// Runs found recorded: answered without Jira.
-    pub hits: u32,
-    /// Live claims of other deliveries.
-    pub busy: u32,
-}
-
-impl LedgerStats {
-    /// What the ledger said to one delivery, for its log line.
-    pub fn outcome(&self) -> &'static str {
-        match (self.takeovers, self.claims, self.hits, self.busy) {
-            (t, _, _, _) if t > 0 => "taken-over",
-            (_, c, _, _) if c > 0 => "claimed",
-            (_, _, h, _) if h > 0 => "recorded",
-            (_, _, _, b) if b > 0 => "in-progress",
-            _ => "-",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub requests: u32,
-    pub retries: u32,
-    pub jira_ms: Vec<u64>,
-    pub ledger_ms: Vec<u64>,
-    pub ledger: LedgerStats,
-}
-
-impl Meter {
-    /// What counts the HTTP requests sent (`Call::sent`).
-    pub fn sent(&self) -> &AtomicU32 {
-        &self.requests
-    }
-
-    /// Runs one request that has no `Call` to count it by (tenant_info, the token
-    /// endpoint: one HTTP request each), counting and timing it.
-    pub async fn time_request<T>(&self, request: impl Future<Output = T>) -> T {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        self.time(request).await
-    }
-
-    /// Times one Jira call (its requests are counted through `Call::sent`).
-    pub async fn time<T>(&self, request: impl Future<Output = T>) -> T {
-        let started = Instant::now();
-        let out = request.await;
-        let ms = started.elapsed().as_millis() as u64;
-        crate::cells::lock(&self.latencies_ms).push(ms);
-        out
-    }
-
-    /// Runs one ledger request, timing it.
-    pub async fn time_ledger<T>(&self, request: impl Future<Output = T>) -> T {
-        let started = Instant::now();
-        let out = request.await;
-        let ms = started.elapsed().as_millis() as u64;
-        crate::cells::lock(&self.ledger_ms).push(ms);
-        out
-    }
-
-    pub fn claimed(&self, claim: &Claim) {
-        let mut l = crate::cells::lock(&self.ledger);
-        match claim {
-            Claim::Fresh(_) => l.claims += 1,
-            Claim::TakeOver(_) => {
-                l.claims += 1;
-                l.takeovers += 1;
-            }
-            Claim::Recorded(_) => l.hits += 1,
-            Claim::Busy { .. } => l.busy += 1,
-        }
-    }
-
-    pub fn retried(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn stats(&self) -> Stats {
-        Stats {
-            requests: self.requests.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-            jira_ms: crate::cells::lock(&self.latencies_ms).clone(),
-            ledger_ms: crate::cells::lock(&self.ledger_ms).clone(),
-            ledger: *crate::cells::lock(&self.ledger),
-        }
-    }
-}
 
 /// Counts for one invocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -300,7 +128,10 @@ mod tests {
     #[test]
     fn lines_carry_every_count_and_a_line_per_failure_class() {
         let mut t = Tally::default();
-        t.add(&Ok(Outcome::Skipped("x".into())), None);
+        t.add(
+            &Ok(Outcome::Skipped(crate::deliver::Skip::NothingOpen)),
+            None,
+        );
         t.add(&Err(Failure::bad_input("m", "f")), None);
         t.add(
             &Err(Failure::deadline()),

@@ -8,7 +8,7 @@
 
 use crate::jira::JiraError;
 use crate::ledger::LedgerError;
-use crate::metrics::Meter;
+use crate::meter::Meter;
 use crate::secrets::SecretError;
 use std::fmt;
 use std::future::Future;

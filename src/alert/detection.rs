@@ -134,7 +134,11 @@ pub fn detection(
         name: name?,
         description: description?,
         severity: severity?,
-        outcome: outcome?.to_ascii_uppercase(),
+        // Triage lets only the delivered outcomes through.
+        outcome: match outcome?.eq_ignore_ascii_case(super::NOT_MATCHED) {
+            true => super::RunOutcome::NotMatched,
+            false => super::RunOutcome::Matched,
+        },
         match_count: match_count?,
         run_type: run_type?,
         threshold: threshold?,

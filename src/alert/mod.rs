@@ -180,7 +180,7 @@ pub struct Detection {
     pub name: String,
     pub description: Option<String>,
     pub severity: Severity,
-    pub outcome: String,
+    pub outcome: RunOutcome,
     pub match_count: Option<i64>,
     pub run_type: Option<String>,
     pub threshold: Option<Threshold>,
@@ -206,7 +206,42 @@ pub struct Detection {
 impl Detection {
     /// A run that found nothing (outcome NOT_MATCHED).
     pub fn is_clear(&self) -> bool {
-        self.outcome == NOT_MATCHED
+        self.outcome == RunOutcome::NotMatched
+    }
+}
+
+/// What the run found: the two outcomes that are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    Matched,
+    /// Found nothing: resolves the detection's open issue where asked to.
+    NotMatched,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Matched => MATCHED,
+            RunOutcome::NotMatched => NOT_MATCHED,
+        }
+    }
+}
+
+/// Why an alert is not for delivery (answered `skipped`, never an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ignored {
+    /// `destination.enabled` is false.
+    Disabled,
+    /// The run's outcome is not delivered to this destination (as given).
+    Outcome(String),
+}
+
+impl Ignored {
+    pub fn text(&self) -> String {
+        match self {
+            Ignored::Disabled => "destination disabled (destination.enabled is false)".into(),
+            Ignored::Outcome(o) => format!("detection outcome is {}, not MATCHED", quote(o)),
+        }
     }
 }
 
@@ -221,7 +256,7 @@ pub struct Alert {
 pub enum Triage {
     Deliver(Box<Alert>),
     Skip {
-        reason: String,
+        reason: Ignored,
         detection_id: Option<String>,
     },
 }
@@ -282,14 +317,12 @@ pub fn triage(value: &Value) -> Result<Triage, AlertError> {
     };
 
     let id = p.take(detection::read_id(&det.id)).flatten();
-    let skip = |reason: String| Triage::Skip {
+    let skip = |reason: Ignored| Triage::Skip {
         reason,
         detection_id: id.as_ref().map(|id| id.text.clone()),
     };
     if p.take(destination::flag(&dest.enabled, "enabled", true)) == Some(false) {
-        return p.or(Some(skip(
-            "destination disabled (destination.enabled is false)".into(),
-        )));
+        return p.or(Some(skip(Ignored::Disabled)));
     }
     let outcome = p.take(detection::required(
         &det.outcome,
@@ -304,8 +337,7 @@ pub fn triage(value: &Value) -> Result<Triage, AlertError> {
         o.eq_ignore_ascii_case(MATCHED) || (resolves && o.eq_ignore_ascii_case(NOT_MATCHED))
     };
     if let Some(other) = outcome.as_ref().filter(|o| !delivered(o)) {
-        let reason = format!("detection outcome is {}, not MATCHED", quote(other));
-        return p.or(Some(skip(reason)));
+        return p.or(Some(skip(Ignored::Outcome(other.clone()))));
     }
 
     let destination = destination::destination(dest, id.as_ref(), &mut p);

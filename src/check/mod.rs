@@ -10,7 +10,7 @@ use crate::deliver::{user_for, Connection, Deliverer, GatewayInfo};
 use crate::failure::Failure;
 use crate::issue::ApiFlavor;
 use crate::jira::{JiraApi, JiraError};
-use crate::metrics::Meter;
+use crate::meter::Meter;
 use crate::secrets::SecretSource;
 use jira::{
     credentials, custom_fields, issue_type, lifecycle, links, priorities, project, test_issue,
@@ -217,7 +217,7 @@ fn parse(report: &mut Report, request: &Value) -> Option<Alert> {
         Ok(Triage::Skip { reason, .. }) => {
             report.fail(
                 "destination",
-                reason,
+                reason.text(),
                 "set destination.enabled to true (or leave it out)",
             );
             None

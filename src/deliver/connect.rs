@@ -9,7 +9,7 @@ use crate::gateway::Reuse;
 use crate::hosts::{self, JiraSite};
 use crate::issue::ApiFlavor;
 use crate::jira::{Call, Deployment, JiraApi, JiraError};
-use crate::metrics::Meter;
+use crate::meter::Meter;
 use crate::retry::{retrying, Policy};
 use crate::secrets::{AuthScheme, Credentials, SecretSource};
 use std::sync::Arc;

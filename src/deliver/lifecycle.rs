@@ -8,9 +8,9 @@
 //! that acted on the issue, how, and how many comments and storm folds it carries.
 
 use crate::alert::{Alert, Lifecycle};
+use crate::deliver::outcome::{Reason, Status};
 use crate::failure::{quote, Failure, FailureClass};
 use crate::jira::{FoundIssue, JiraError, StatusCategory, Transition, TransitionChoice};
-use crate::metrics::Status;
 
 const STATE_PREFIX: &str = "detection-state-";
 const PENDING_PREFIX: &str = "detection-pending-";
@@ -51,10 +51,10 @@ impl Act {
         }
     }
 
-    pub fn goal(self) -> Option<Goal> {
+    pub fn goal(self) -> Option<TransitionGoal> {
         match self {
-            Act::Resolve => Some(Goal::Resolve),
-            Act::Reopen => Some(Goal::Reopen),
+            Act::Resolve => Some(TransitionGoal::Resolve),
+            Act::Reopen => Some(TransitionGoal::Reopen),
             _ => None,
         }
     }
@@ -68,20 +68,20 @@ impl Act {
     }
 
     /// Why the run became a comment, for the answer.
-    pub fn reason(self) -> Option<&'static str> {
+    pub fn reason(self) -> Option<Reason> {
         match self {
-            Act::Fold => Some("storm"),
-            Act::Older => Some("older run"),
+            Act::Fold => Some(Reason::Storm),
+            Act::Older => Some(Reason::OlderRun),
             _ => None,
         }
     }
 
     /// What the state label records.
-    pub fn action(self) -> Action {
+    pub fn action(self) -> LastChange {
         match self {
-            Act::Resolve => Action::Cleared,
-            Act::Reopen => Action::Reopened,
-            _ => Action::Commented,
+            Act::Resolve => LastChange::Cleared,
+            Act::Reopen => LastChange::Reopened,
+            _ => LastChange::Commented,
         }
     }
 
@@ -141,29 +141,29 @@ pub const COMMENT_LIMIT: u32 = 4_900;
 
 /// What the newest run did to the issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum LastChange {
     Created,
     Commented,
     Reopened,
     Cleared,
 }
 
-impl Action {
+impl LastChange {
     fn as_str(self) -> &'static str {
         match self {
-            Action::Created => "new",
-            Action::Commented => "comment",
-            Action::Reopened => "reopen",
-            Action::Cleared => "clear",
+            LastChange::Created => "new",
+            LastChange::Commented => "comment",
+            LastChange::Reopened => "reopen",
+            LastChange::Cleared => "clear",
         }
     }
 
-    fn parse(s: &str) -> Option<Action> {
+    fn parse(s: &str) -> Option<LastChange> {
         [
-            Action::Created,
-            Action::Commented,
-            Action::Reopened,
-            Action::Cleared,
+            LastChange::Created,
+            LastChange::Commented,
+            LastChange::Reopened,
+            LastChange::Cleared,
         ]
         .into_iter()
         .find(|a| a.as_str() == s)
@@ -172,19 +172,19 @@ impl Action {
 
 /// The lifecycle state an issue carries in its labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Marker {
+pub struct IssueState {
     /// ran_at (epoch seconds) of the newest run that acted on the issue.
     pub last_run: i64,
-    pub action: Action,
+    pub action: LastChange,
     /// Comments the function added.
     pub comments: u32,
     /// Runs folded in by storm control.
     pub folded: u32,
 }
 
-impl Marker {
-    pub fn new(last_run: i64, action: Action) -> Marker {
-        Marker {
+impl IssueState {
+    pub fn new(last_run: i64, action: LastChange) -> IssueState {
+        IssueState {
             last_run,
             action,
             comments: 0,
@@ -202,15 +202,15 @@ impl Marker {
         )
     }
 
-    fn parse_label(label: &str) -> Option<Marker> {
+    fn parse_label(label: &str) -> Option<IssueState> {
         let rest = label.strip_prefix(STATE_PREFIX)?;
         // The epoch may be negative: split from the right.
         let mut parts = rest.rsplitn(4, '-');
         let folded = parts.next()?.strip_prefix('f')?.parse().ok()?;
         let comments = parts.next()?.strip_prefix('c')?.parse().ok()?;
-        let action = Action::parse(parts.next()?)?;
+        let action = LastChange::parse(parts.next()?)?;
         let last_run = parts.next()?.parse().ok()?;
-        Some(Marker {
+        Some(IssueState {
             last_run,
             action,
             comments,
@@ -221,11 +221,11 @@ impl Marker {
     /// The issue's state at `now` (epoch seconds): the newest of its state labels (two
     /// racing runs may leave two). A state dated later than now plus the clock skew was
     /// not written by a run (no run counts as later than that): it is ignored.
-    pub fn of(issue: &FoundIssue, now: i64) -> Option<Marker> {
+    pub fn of(issue: &FoundIssue, now: i64) -> Option<IssueState> {
         issue
             .labels
             .iter()
-            .filter_map(|l| Marker::parse_label(l))
+            .filter_map(|l| IssueState::parse_label(l))
             .filter(|m| m.last_run <= now + MAX_SKEW)
             .max_by_key(|m| (m.last_run, m.comments))
     }
@@ -235,16 +235,21 @@ impl Marker {
         issue
             .labels
             .iter()
-            .filter(|l| Marker::parse_label(l).is_some_and(|m| m.last_run <= now + MAX_SKEW))
+            .filter(|l| IssueState::parse_label(l).is_some_and(|m| m.last_run <= now + MAX_SKEW))
             .cloned()
             .collect()
     }
 
     /// The state after `run` did `action` with a comment: the newest run wins the time.
-    pub fn after(old: Option<Marker>, run: i64, action: Action, folded: bool) -> Marker {
-        let old = old.unwrap_or(Marker::new(run, action));
+    pub fn after(
+        old: Option<IssueState>,
+        run: i64,
+        action: LastChange,
+        folded: bool,
+    ) -> IssueState {
+        let old = old.unwrap_or(IssueState::new(run, action));
         let newer = run >= old.last_run;
-        Marker {
+        IssueState {
             last_run: old.last_run.max(run),
             action: if newer { action } else { old.action },
             comments: old.comments.saturating_add(1),
@@ -255,12 +260,12 @@ impl Marker {
 
 /// Whether the function may still add its comments to the issue.
 pub fn has_room(issue: &FoundIssue, now: i64) -> bool {
-    Marker::of(issue, now).is_none_or(|m| m.comments < COMMENT_LIMIT)
+    IssueState::of(issue, now).is_none_or(|m| m.comments < COMMENT_LIMIT)
 }
 
 /// What a MATCHED run does, given the detection's latest issues (newest first).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Matched {
+pub enum MatchDecision {
     Create,
     /// group_repeats: the open issue takes the run as a comment.
     Repeat(FoundIssue),
@@ -275,29 +280,29 @@ pub enum Matched {
 }
 
 /// Decides a MATCHED run (`run`: its ran_at, or now) at time `now` (epoch seconds).
-pub fn decide_matched(alert: &Alert, latest: &[FoundIssue], run: i64, now: i64) -> Matched {
+pub fn decide_matched(alert: &Alert, latest: &[FoundIssue], run: i64, now: i64) -> MatchDecision {
     let dest = &alert.destination;
     let life = &dest.lifecycle;
     let Some(last) = latest.first() else {
-        return Matched::Create;
+        return MatchDecision::Create;
     };
     let room = |i: &FoundIssue| has_room(i, now);
-    let marker = Marker::of(last, now);
+    let marker = IssueState::of(last, now);
     if last.is_done() && room(last) {
         if marker.is_some_and(|m| m.last_run > run) {
-            return Matched::Older(last.clone());
+            return MatchDecision::Older(last.clone());
         }
         if life.reopen_within_hours > 0 {
             let hours = hours_since_resolved(last, marker, run, now);
             if let Some(h) = hours.filter(|h| *h < f64::from(life.reopen_within_hours)) {
-                return Matched::Reopen(last.clone(), h);
+                return MatchDecision::Reopen(last.clone(), h);
             }
         }
     }
     let open = latest.iter().find(|i| !i.is_done());
     if dest.group_repeats {
         if let Some(open) = open.filter(|i| room(i)) {
-            return Matched::Repeat(open.clone());
+            return MatchDecision::Repeat(open.clone());
         }
     }
     if let Some(limit) = life.max_issues_per_hour {
@@ -307,10 +312,10 @@ pub fn decide_matched(alert: &Alert, latest: &[FoundIssue], run: i64, now: i64) 
             .count();
         let target = open.unwrap_or(last);
         if recent >= limit as usize && room(target) {
-            return Matched::Fold(target.clone(), recent);
+            return MatchDecision::Fold(target.clone(), recent);
         }
     }
-    Matched::Create
+    MatchDecision::Create
 }
 
 /// How many of the detection's newest issues a MATCHED run reads: enough to count a
@@ -327,12 +332,12 @@ pub fn latest_wanted(alert: &Alert) -> u32 {
 /// deliveries decide as the runs happened; otherwise from Jira's resolution date to now.
 fn hours_since_resolved(
     issue: &FoundIssue,
-    marker: Option<Marker>,
+    marker: Option<IssueState>,
     run: i64,
     now: i64,
 ) -> Option<f64> {
     let seconds = match marker {
-        Some(m) if m.action == Action::Cleared => run - m.last_run,
+        Some(m) if m.action == LastChange::Cleared => run - m.last_run,
         _ => now - issue.resolved_at?,
     };
     Some(seconds.max(0) as f64 / 3600.0)
@@ -340,16 +345,16 @@ fn hours_since_resolved(
 
 /// What a transition is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Goal {
+pub enum TransitionGoal {
     Resolve,
     Reopen,
 }
 
-impl Goal {
+impl TransitionGoal {
     pub fn as_str(self) -> &'static str {
         match self {
-            Goal::Resolve => "resolving the issue",
-            Goal::Reopen => "reopening the issue",
+            TransitionGoal::Resolve => "resolving the issue",
+            TransitionGoal::Reopen => "reopening the issue",
         }
     }
 }
@@ -359,23 +364,23 @@ impl Goal {
 /// Categories, never localised names, decide by default.
 pub fn choose(
     transitions: &[Transition],
-    goal: Goal,
+    goal: TransitionGoal,
     life: &Lifecycle,
     key: &str,
 ) -> Result<TransitionChoice, Failure> {
     let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
     let chosen = match (goal, &life.resolve_transition) {
-        (Goal::Resolve, Some(wanted)) => transitions
+        (TransitionGoal::Resolve, Some(wanted)) => transitions
             .iter()
             .find(|t| &t.id == wanted)
             .or_else(|| transitions.iter().find(|t| same(&t.name, wanted))),
-        (Goal::Resolve, None) => transitions
+        (TransitionGoal::Resolve, None) => transitions
             .iter()
             .find(|t| t.to_category == StatusCategory::Done),
-        (Goal::Reopen, _) => transitions.iter().find(|t| t.to_category.is_open()),
+        (TransitionGoal::Reopen, _) => transitions.iter().find(|t| t.to_category.is_open()),
     };
     let done = |t: &&Transition| t.to_category == StatusCategory::Done;
-    if let Some(t) = chosen.filter(|t| goal == Goal::Resolve && !done(t)) {
+    if let Some(t) = chosen.filter(|t| goal == TransitionGoal::Resolve && !done(t)) {
         return Err(Failure::new(
             FailureClass::BadInput,
             format!(
@@ -431,14 +436,19 @@ fn available(transitions: &[Transition]) -> String {
     list.join(", ")
 }
 
-fn no_transition(transitions: &[Transition], goal: Goal, life: &Lifecycle, key: &str) -> Failure {
+fn no_transition(
+    transitions: &[Transition],
+    goal: TransitionGoal,
+    life: &Lifecycle,
+    key: &str,
+) -> Failure {
     let what = match (goal, &life.resolve_transition) {
-        (Goal::Resolve, Some(w)) => format!(
+        (TransitionGoal::Resolve, Some(w)) => format!(
             "destination.resolve_transition {} is not a transition of {key}",
             quote(w)
         ),
-        (Goal::Resolve, None) => format!("{key} has no transition into a Done status"),
-        (Goal::Reopen, _) => {
+        (TransitionGoal::Resolve, None) => format!("{key} has no transition into a Done status"),
+        (TransitionGoal::Reopen, _) => {
             format!("{key} has no transition back to a To Do or In Progress status")
         }
     };
@@ -452,16 +462,16 @@ fn no_transition(transitions: &[Transition], goal: Goal, life: &Lifecycle, key: 
     )
 }
 
-fn transition_fix(goal: Goal, life: &Lifecycle) -> String {
+fn transition_fix(goal: TransitionGoal, life: &Lifecycle) -> String {
     match goal {
-        Goal::Resolve if life.resolve_transition.is_some() => "set destination.resolve_transition to one of the available transitions (name or id), or leave it out to use the first into a Done status; the bot user needs the Transition Issues and Resolve Issues permissions".into(),
-        Goal::Resolve => "add a transition into a Done status to the project's workflow, or set destination.resolve_transition; the bot user needs the Transition Issues and Resolve Issues permissions".into(),
-        Goal::Reopen => "add a transition out of Done (e.g. Reopen) to the project's workflow, or set reopen_within_hours to 0; the bot user needs the Transition Issues permission".into(),
+        TransitionGoal::Resolve if life.resolve_transition.is_some() => "set destination.resolve_transition to one of the available transitions (name or id), or leave it out to use the first into a Done status; the bot user needs the Transition Issues and Resolve Issues permissions".into(),
+        TransitionGoal::Resolve => "add a transition into a Done status to the project's workflow, or set destination.resolve_transition; the bot user needs the Transition Issues and Resolve Issues permissions".into(),
+        TransitionGoal::Reopen => "add a transition out of Done (e.g. Reopen) to the project's workflow, or set reopen_within_hours to 0; the bot user needs the Transition Issues permission".into(),
     }
 }
 
 /// A transition Jira refused: its text, and the fix. The comment stays on the issue.
-pub fn refused(e: JiraError, goal: Goal, life: &Lifecycle, key: &str) -> Failure {
+pub fn refused(e: JiraError, goal: TransitionGoal, life: &Lifecycle, key: &str) -> Failure {
     let mut f = Failure::from(e).at(goal.as_str());
     if f.class == FailureClass::Rejected || f.class == FailureClass::Permission {
         f.fix = format!(

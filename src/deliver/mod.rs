@@ -5,10 +5,12 @@
 mod connect;
 mod lifecycle;
 mod newest;
+pub mod outcome;
 mod plan;
 mod step;
 
 pub use connect::{user_for, Connection, GatewayInfo};
+pub use outcome::{Delivery, Outcome, Reason, Skip, Status};
 pub use plan::{Next, Plan};
 pub use step::{Link, Purpose, Reply, Stage, Step, StepError};
 
@@ -20,7 +22,7 @@ use crate::hosts::AllowedHosts;
 use crate::issue::ApiFlavor;
 use crate::jira::{JiraApi, JiraError};
 use crate::ledger::{Claim, Holder, Ledger, LEASE_MARGIN};
-use crate::metrics::{Delivered, Meter, Outcome, Status};
+use crate::meter::Meter;
 use crate::retry::{self, retrying, Policy};
 use crate::secrets::{SecretCache, SecretSource};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -96,7 +98,7 @@ impl Run<'_> {
 
     /// Issue URLs always use the destination's site.
     fn delivered(&self, status: Status, issue_key: String, plan: &Plan) -> Outcome {
-        Outcome::Delivered(Delivered {
+        Outcome::Delivered(Delivery {
             status,
             issue_url: self.dest.site.browse_url(&issue_key),
             issue_key,
@@ -257,7 +259,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     meter.time_ledger(ledger.park(h))
                 })
                 .await
-                .map(|()| Reply::Done)
+                .map(|()| Reply::Ack)
             }
             (Step::Release, Some(h)) => {
                 run.settled = true;
@@ -265,17 +267,17 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                     meter.time_ledger(ledger.release(h))
                 })
                 .await
-                .map(|()| Reply::Done)
+                .map(|()| Reply::Ack)
             }
             (Step::Record { .. }, None) => Ok(Reply::Recorded(crate::ledger::Recorded::Ours)),
-            (Step::Release | Step::Park, None) => Ok(Reply::Done),
+            (Step::Release | Step::Park, None) => Ok(Reply::Ack),
             (Step::Wait(wait), _) => {
                 if TokioInstant::now() + *wait + retry::MIN_ATTEMPT > work {
                     return Err(StepError::Failed(Failure::deadline()));
                 }
                 meter.retried();
                 tokio::time::sleep(*wait).await;
-                return Ok(Reply::Done);
+                return Ok(Reply::Ack);
             }
             (Step::Connect, _) => {
                 let conn = self
@@ -420,13 +422,13 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             Step::Comment { key, body } => meter
                 .time(jira.add_comment(call, flavor, key, body))
                 .await
-                .map(|()| Reply::Done),
+                .map(|()| Reply::Ack),
             Step::EditLabels {
                 key, add, remove, ..
             } => meter
                 .time(jira.edit_labels(call, flavor, key, add, remove))
                 .await
-                .map(|()| Reply::Done),
+                .map(|()| Reply::Ack),
             Step::Comments { key } => meter
                 .time(jira.recent_comments(call, flavor, key))
                 .await
@@ -438,14 +440,14 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             Step::Transition { key, choice, .. } => meter
                 .time(jira.transition(call, flavor, key, choice))
                 .await
-                .map(|()| Reply::Done),
+                .map(|()| Reply::Ack),
             // Not Jira requests: the executor handles them.
             Step::Claim { .. }
             | Step::Connect
             | Step::Record { .. }
             | Step::Release
             | Step::Park
-            | Step::Wait(_) => Ok(Reply::Done),
+            | Step::Wait(_) => Ok(Reply::Ack),
         }
     }
 }

@@ -6,7 +6,7 @@
 use super::{Deliverer, Purpose};
 use crate::deliver::Connection;
 use crate::jira::{parse_found, FoundIssue, IssueQuery, JiraApi, SEARCH_FIELDS};
-use crate::metrics::Meter;
+use crate::meter::Meter;
 use crate::secrets::SecretSource;
 use tokio::time::Instant;
 

@@ -6,8 +6,9 @@
 use crate::alert::Alert;
 use crate::deliver::lifecycle::{
     self, decide_matched, has_room, is_comment_of, latest_wanted, pending_label, pending_of, Act,
-    Action, Goal, Marker, Matched, MAX_SKEW,
+    IssueState, LastChange, MatchDecision, TransitionGoal, MAX_SKEW,
 };
+use crate::deliver::outcome::{Reason, Skip, Status};
 use crate::deliver::step::{write_failure, Purpose, Reply, Stage, Step, StepError};
 use crate::failure::Failure;
 use crate::issue::{
@@ -15,7 +16,6 @@ use crate::issue::{
 };
 use crate::jira::{FoundIssue, IssueQuery, JiraError};
 use crate::ledger::{in_progress, unsettled, Claim, Recorded, LEASE_MARGIN};
-use crate::metrics::Status;
 use std::time::Duration;
 
 /// Server/DC: how long to wait after an ambiguous create (no answer, or a 5xx) before
@@ -33,15 +33,7 @@ pub enum Next {
     Send(Step),
     Finish(Status, String),
     /// Nothing to do in Jira (a clear with nothing open, an older clear).
-    Skip(String),
-    Fail(Failure),
-}
-
-/// How the plan ends once the pending bookkeeping step (record, release) is answered.
-#[derive(Debug, Clone)]
-enum Ending {
-    Finish(Status, String),
-    Skip(String),
+    Skip(Skip),
     Fail(Failure),
 }
 
@@ -78,7 +70,7 @@ pub struct Plan<'a> {
     /// What the answer should tell about the issue created (cuts, fields left out).
     notes: Vec<String>,
     /// Why the run became a comment or a skip (`storm`, `older run`), for the answer.
-    reason: Option<&'static str>,
+    reason: Option<Reason>,
     /// Ambiguous creates so far (each is followed by a trusted search before another).
     failed_creates: u32,
     /// The search-index allowance: how long after an ambiguous write Cloud's search can be
@@ -97,7 +89,9 @@ pub struct Plan<'a> {
     target: Option<Target>,
     /// The step whose answer is awaited.
     pending: Option<Step>,
-    ending: Option<Ending>,
+    /// How the plan ends once the pending bookkeeping step (record, release, park) is
+    /// answered (never `Send`).
+    ending: Option<Next>,
 }
 
 impl<'a> Plan<'a> {
@@ -114,7 +108,7 @@ impl<'a> Plan<'a> {
         // detection's label (its later runs find it); with a lifecycle, its state too.
         let mut system = vec![fingerprint.clone(), detection_label(alert)];
         if alert.destination.lifecycle.active() {
-            system.push(Marker::new(run, Action::Created).to_label());
+            system.push(IssueState::new(run, LastChange::Created).to_label());
         }
         let spec = build_issue(alert, &system);
         Plan {
@@ -197,7 +191,7 @@ impl<'a> Plan<'a> {
                     stage: Stage::Mark,
                     ..
                 },
-                Ok(Reply::Done),
+                Ok(Reply::Ack),
             ) => match self.target.as_ref().is_some_and(|t| t.resumed) {
                 true => self.send(Step::Comments { key }),
                 false => self.comment(key),
@@ -208,19 +202,19 @@ impl<'a> Plan<'a> {
                     false => self.comment(key),
                 }
             }
-            (Step::Comment { key, .. }, Ok(Reply::Done)) => self.after_comment(key),
+            (Step::Comment { key, .. }, Ok(Reply::Ack)) => self.after_comment(key),
             (Step::Transitions { key }, Ok(Reply::Transitions(list))) => {
                 let goal = self
                     .target
                     .as_ref()
                     .and_then(|t| t.act.goal())
-                    .unwrap_or(Goal::Resolve);
+                    .unwrap_or(TransitionGoal::Resolve);
                 match lifecycle::choose(&list, goal, &self.alert.destination.lifecycle, &key) {
                     Ok(choice) => self.send(Step::Transition { key, choice, goal }),
                     Err(f) => self.fail(f),
                 }
             }
-            (Step::Transition { key, .. }, Ok(Reply::Done)) => self.unmark(key),
+            (Step::Transition { key, .. }, Ok(Reply::Ack)) => self.unmark(key),
             (Step::Transition { key, goal, .. }, Err(StepError::Jira(e))) => {
                 let f = lifecycle::refused(e, goal, &self.alert.destination.lifecycle, &key);
                 self.fail(f)
@@ -299,7 +293,7 @@ impl<'a> Plan<'a> {
                 self.act_on(issue, Act::Repeat, note, true)
             }
             (Purpose::Latest, _) => self.on_latest(&found),
-            (Purpose::ToResolve, None) => self.skip("nothing open"),
+            (Purpose::ToResolve, None) => self.skip(Skip::NothingOpen),
             (Purpose::ToResolve, Some(issue)) => self.resolve(issue),
             // Our own create went through despite its 5xx.
             (Purpose::CreatedAnyway, Some(issue)) => self.finish(Status::Created, issue.key),
@@ -321,7 +315,7 @@ impl<'a> Plan<'a> {
         tracing::info!(issue_key = %issue.key, "an earlier delivery of this run stopped half way; finishing it");
         // A newer run acted on the issue since this one stopped: its transition would undo
         // that run's, so it only keeps its comment (as `resolve` decides for a fresh run).
-        let newer = Marker::of(&issue, self.now).is_some_and(|m| m.last_run > self.run);
+        let newer = IssueState::of(&issue, self.now).is_some_and(|m| m.last_run > self.run);
         let act = match (pending.goal(), newer) {
             (Some(_), true) => Act::Older,
             _ => pending,
@@ -364,30 +358,30 @@ impl<'a> Plan<'a> {
     fn on_latest(&mut self, latest: &[FoundIssue]) -> Next {
         let life = &self.alert.destination.lifecycle;
         let (issue, act, note) = match decide_matched(self.alert, latest, self.run, self.now) {
-            Matched::Create => return self.create(),
-            Matched::Repeat(i) => (i, Act::Repeat, Act::Repeat.resumed_note().to_string()),
-            Matched::Reopen(i, hours) => (i, Act::Reopen, format!(
+            MatchDecision::Create => return self.create(),
+            MatchDecision::Repeat(i) => (i, Act::Repeat, Act::Repeat.resumed_note().to_string()),
+            MatchDecision::Reopen(i, hours) => (i, Act::Reopen, format!(
                 "The detection matched again {hours:.1} hours after this issue was resolved (reopen_within_hours is {}): reopening it.",
                 life.reopen_within_hours
             )),
-            Matched::Fold(i, count) => {
-                let folded = Marker::of(&i, self.now).map_or(0, |m| m.folded).saturating_add(1);
+            MatchDecision::Fold(i, count) => {
+                let folded = IssueState::of(&i, self.now).map_or(0, |m| m.folded).saturating_add(1);
                 let note = format!(
                     "Storm control: {count} issues were created for this detection in the last hour (max_issues_per_hour is {}), so this run was added here instead of a new issue. Runs folded into this issue so far: {folded}.",
                     life.max_issues_per_hour.unwrap_or(0)
                 );
                 (i, Act::Fold, note)
             }
-            Matched::Older(i) => (i, Act::Older, Act::Older.resumed_note().to_string()),
+            MatchDecision::Older(i) => (i, Act::Older, Act::Older.resumed_note().to_string()),
         };
         self.act_on(issue, act, note, true)
     }
 
     /// A clear: resolve the open issue unless a newer run acted on it.
     fn resolve(&mut self, issue: FoundIssue) -> Next {
-        if let Some(m) = Marker::of(&issue, self.now).filter(|m| m.last_run > self.run) {
+        if let Some(m) = IssueState::of(&issue, self.now).filter(|m| m.last_run > self.run) {
             tracing::info!(issue_key = %issue.key, newer_run = m.last_run, run = self.run, "a newer run acted on the open issue; this older clear leaves it open");
-            return self.skip("older run");
+            return self.skip(Skip::OlderRun);
         }
         let when = self
             .alert
@@ -409,10 +403,14 @@ impl<'a> Plan<'a> {
         let mut remove = Vec::new();
         if state {
             let folded = act == Act::Fold;
-            let marker =
-                Marker::after(Marker::of(&issue, self.now), self.run, act.action(), folded);
+            let marker = IssueState::after(
+                IssueState::of(&issue, self.now),
+                self.run,
+                act.action(),
+                folded,
+            );
             let label = marker.to_label();
-            remove = Marker::labels_of(&issue, self.now)
+            remove = IssueState::labels_of(&issue, self.now)
                 .into_iter()
                 .filter(|l| *l != label)
                 .collect();
@@ -478,8 +476,8 @@ impl<'a> Plan<'a> {
         &self.notes
     }
 
-    /// Why the run became a comment (`storm`, `older run`), if it did for a reason.
-    pub fn reason(&self) -> Option<&'static str> {
+    /// Why the run became a comment (storm, older run), if it did for a reason.
+    pub fn reason(&self) -> Option<Reason> {
         self.reason
     }
 
@@ -490,13 +488,13 @@ impl<'a> Plan<'a> {
 
     /// Records the issue in the ledger, then finishes.
     fn finish(&mut self, status: Status, key: String) -> Next {
-        self.ending = Some(Ending::Finish(status, key.clone()));
+        self.ending = Some(Next::Finish(status, key.clone()));
         self.send(Step::Record { key })
     }
 
     /// Nothing to do in Jira: the claim is released (nothing was written).
-    fn skip(&mut self, reason: &str) -> Next {
-        self.ending = Some(Ending::Skip(reason.to_string()));
+    fn skip(&mut self, reason: Skip) -> Next {
+        self.ending = Some(Next::Skip(reason));
         self.send(Step::Release)
     }
 
@@ -506,10 +504,10 @@ impl<'a> Plan<'a> {
     fn fail(&mut self, f: Failure) -> Next {
         if self.keep_claim {
             let wait = f.retry_after.unwrap_or_default().max(self.allowance);
-            self.ending = Some(Ending::Fail(f.retry_after(wait)));
+            self.ending = Some(Next::Fail(f.retry_after(wait)));
             return self.send(Step::Park);
         }
-        self.ending = Some(Ending::Fail(f));
+        self.ending = Some(Next::Fail(f));
         self.send(Step::Release)
     }
 
@@ -520,7 +518,7 @@ impl<'a> Plan<'a> {
             Recorded::Ours => {}
             Recorded::Other(other) => {
                 tracing::warn!(issue_key = %key, recorded = %other, "another delivery of this run recorded its issue first; answering with that one (this delivery's issue is a duplicate to close)");
-                self.ending = Some(Ending::Finish(Status::Duplicate, other));
+                self.ending = Some(Next::Finish(Status::Duplicate, other));
             }
             Recorded::Lost => {
                 tracing::warn!(issue_key = %key, "this delivery's claim was taken over before it recorded its issue; the new holder finds it by its fingerprint label");
@@ -536,10 +534,10 @@ impl<'a> Plan<'a> {
             tracing::warn!(error = %Failure::from(e), "idempotency ledger bookkeeping failed; a redelivery will search Jira after the take-over allowance");
         }
         match self.ending.take() {
-            Some(Ending::Finish(status, key)) => Next::Finish(status, key),
-            Some(Ending::Skip(reason)) => Next::Skip(reason),
-            Some(Ending::Fail(f)) => Next::Fail(f),
-            None => Next::Fail(Failure::panicked().at("bookkeeping ended with no outcome")),
+            Some(Next::Send(_)) | None => {
+                Next::Fail(Failure::panicked().at("bookkeeping ended with no outcome"))
+            }
+            Some(end) => end,
         }
     }
 

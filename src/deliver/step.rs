@@ -1,7 +1,7 @@
 //! The requests a delivery's plan makes (`Step`), the answers it gets back (`Reply`), and
 //! how a step fails (`StepError`): the vocabulary between the plan and the executor.
 
-use crate::deliver::lifecycle::Goal;
+use crate::deliver::lifecycle::TransitionGoal;
 use crate::failure::Failure;
 use crate::issue::ApiFlavor;
 use crate::jira::{CreatedIssue, FoundIssue, JiraError, Transition};
@@ -70,7 +70,7 @@ pub enum Step {
     Transition {
         key: String,
         choice: TransitionChoice,
-        goal: Goal,
+        goal: TransitionGoal,
     },
     /// Record the run's issue in the ledger.
     Record {
@@ -211,7 +211,8 @@ pub enum Reply {
     Comments(Vec<String>),
     Created(CreatedIssue),
     Recorded(Recorded),
-    Done,
+    /// The step was carried out (nothing to read back).
+    Ack,
 }
 
 /// Why a step failed (after the executor's retries).

@@ -54,7 +54,7 @@ fn later() -> TokioInstant {
     TokioInstant::now() + Duration::from_secs(600)
 }
 
-async fn deliver(d: &Memory, a: &Alert) -> Result<Delivered, Failure> {
+async fn deliver(d: &Memory, a: &Alert) -> Result<Delivery, Failure> {
     match d.deliver(a, later(), &Meter::default()).await? {
         Outcome::Delivered(d) => Ok(d),
         Outcome::Skipped(reason) => panic!("skipped: {reason}"),

@@ -107,7 +107,7 @@ pub fn describe(det: &Detection) -> Description {
     }
     let mut facts = vec![
         ("Severity", det.severity.as_str().to_string()),
-        ("Outcome", det.outcome.clone()),
+        ("Outcome", det.outcome.as_str().to_string()),
     ];
     if let Some(n) = det.match_count {
         facts.push(("Match count", n.to_string()));

@@ -85,7 +85,8 @@ fn not_matched_and_disabled_are_skipped() {
             reason,
             detection_id,
         } => {
-            assert!(reason.contains("disabled"));
+            assert_eq!(reason, Ignored::Disabled);
+            assert!(reason.text().contains("disabled"));
             assert_eq!(detection_id.as_deref(), Some("4211"));
         }
         other => panic!("{other:?}"),

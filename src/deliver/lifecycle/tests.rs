@@ -49,17 +49,17 @@ fn transition(id: &str, name: &str, category: &str, resolution: Option<&[&str]>)
 
 #[test]
 fn the_state_label_round_trips_and_the_newest_wins() {
-    let m = Marker {
+    let m = IssueState {
         last_run: 1_795_514_400,
-        action: Action::Cleared,
+        action: LastChange::Cleared,
         comments: 3,
         folded: 1,
     };
     assert_eq!(m.to_label(), "detection-state-1795514400-clear-c3-f1");
-    let old = Marker::new(-5, Action::Created).to_label();
+    let old = IssueState::new(-5, LastChange::Created).to_label();
     assert_eq!(
-        Marker::parse_label(&old),
-        Some(Marker::new(-5, Action::Created))
+        IssueState::parse_label(&old),
+        Some(IssueState::new(-5, LastChange::Created))
     );
     let i = issue(
         "SEC-1",
@@ -68,22 +68,25 @@ fn the_state_label_round_trips_and_the_newest_wins() {
         &[old.clone(), m.to_label(), "detection-state-x".into()],
     );
     let now = m.last_run;
-    assert_eq!(Marker::of(&i, now), Some(m));
-    assert_eq!(Marker::labels_of(&i, now), vec![old.clone(), m.to_label()]);
-    // A state dated past now plus the skew was written by hand: ignored, and left alone.
-    let future = Marker::new(4_102_444_800, Action::Cleared).to_label();
-    let j = issue("SEC-1", NEW, 0, &[m.to_label(), future]);
-    assert_eq!(Marker::of(&j, now), Some(m));
-    assert_eq!(Marker::labels_of(&j, now), vec![m.to_label()]);
+    assert_eq!(IssueState::of(&i, now), Some(m));
     assert_eq!(
-        Marker::of(&j, 4_102_444_800 - 300).map(|m| m.last_run),
+        IssueState::labels_of(&i, now),
+        vec![old.clone(), m.to_label()]
+    );
+    // A state dated past now plus the skew was written by hand: ignored, and left alone.
+    let future = IssueState::new(4_102_444_800, LastChange::Cleared).to_label();
+    let j = issue("SEC-1", NEW, 0, &[m.to_label(), future]);
+    assert_eq!(IssueState::of(&j, now), Some(m));
+    assert_eq!(IssueState::labels_of(&j, now), vec![m.to_label()]);
+    assert_eq!(
+        IssueState::of(&j, 4_102_444_800 - 300).map(|m| m.last_run),
         Some(4_102_444_800)
     );
     // An older run's comment counts, but does not take the time or the action.
-    let after = Marker::after(Some(m), m.last_run - 10, Action::Commented, true);
+    let after = IssueState::after(Some(m), m.last_run - 10, LastChange::Commented, true);
     assert_eq!(
         (after.last_run, after.action, after.comments, after.folded),
-        (m.last_run, Action::Cleared, 4, 2)
+        (m.last_run, LastChange::Cleared, 4, 2)
     );
 }
 
@@ -95,7 +98,7 @@ fn a_clear_resolves_through_the_first_done_transition_with_a_resolution_when_req
         transition("31", "Fertig", DONE, None),
     ];
     assert_eq!(
-        choose(&cloud, Goal::Resolve, &life, "SEC-1")
+        choose(&cloud, TransitionGoal::Resolve, &life, "SEC-1")
             .unwrap()
             .to_body(),
         json!({"transition": {"id": "31"}})
@@ -106,7 +109,7 @@ fn a_clear_resolves_through_the_first_done_transition_with_a_resolution_when_req
         transition("2", "Close Issue", DONE, Some(&["Won't Fix", "done"])),
     ];
     assert_eq!(
-        choose(&server, Goal::Resolve, &life, "SEC-1")
+        choose(&server, TransitionGoal::Resolve, &life, "SEC-1")
             .unwrap()
             .to_body(),
         json!({"transition": {"id": "5"}, "fields": {"resolution": {"name": "Fixed"}}})
@@ -116,20 +119,27 @@ fn a_clear_resolves_through_the_first_done_transition_with_a_resolution_when_req
         ..Lifecycle::default()
     };
     assert_eq!(
-        choose(&server, Goal::Resolve, &named("close issue"), "SEC-1")
-            .unwrap()
-            .to_body(),
+        choose(
+            &server,
+            TransitionGoal::Resolve,
+            &named("close issue"),
+            "SEC-1"
+        )
+        .unwrap()
+        .to_body(),
         json!({"transition": {"id": "2"}, "fields": {"resolution": {"name": "done"}}})
     );
     assert_eq!(
-        choose(&server, Goal::Resolve, &named("5"), "SEC-1")
+        choose(&server, TransitionGoal::Resolve, &named("5"), "SEC-1")
             .unwrap()
             .id,
         "5"
     );
     // Reopening takes the first transition back to To Do or In Progress.
     assert_eq!(
-        choose(&server, Goal::Reopen, &life, "SEC-1").unwrap().id,
+        choose(&server, TransitionGoal::Reopen, &life, "SEC-1")
+            .unwrap()
+            .id,
         "4"
     );
 }
@@ -141,7 +151,7 @@ fn a_missing_transition_names_what_is_there_and_the_fix() {
         resolve_transition: Some("Abschließen".into()),
         ..Lifecycle::default()
     };
-    let f = choose(&server, Goal::Resolve, &life, "SEC-1").unwrap_err();
+    let f = choose(&server, TransitionGoal::Resolve, &life, "SEC-1").unwrap_err();
     assert_eq!(f.class, FailureClass::Rejected);
     assert!(
         f.message.contains("not a transition of SEC-1"),
@@ -156,7 +166,7 @@ fn a_missing_transition_names_what_is_there_and_the_fix() {
     );
     assert!(f.fix.contains("comment was added to SEC-1"), "{}", f.fix);
     assert!(f.fix.contains("resolve_transition"), "{}", f.fix);
-    let none = choose(&[], Goal::Reopen, &Lifecycle::default(), "SEC-1").unwrap_err();
+    let none = choose(&[], TransitionGoal::Reopen, &Lifecycle::default(), "SEC-1").unwrap_err();
     assert!(
         none.message.contains("may not transition"),
         "{}",
@@ -171,32 +181,32 @@ fn a_match_reopens_inside_the_window_and_creates_outside_it() {
     // Resolved by hand 3 h ago (Jira's resolution date): reopened.
     let by_hand = issue("SEC-1", DONE, NOW - 3 * HOUR, &[]);
     assert!(
-        matches!(decide_matched(&a, &[by_hand], run, NOW), Matched::Reopen(i, h) if i.key == "SEC-1" && (h - 3.0).abs() < 0.1)
+        matches!(decide_matched(&a, &[by_hand], run, NOW), MatchDecision::Reopen(i, h) if i.key == "SEC-1" && (h - 3.0).abs() < 0.1)
     );
     // Resolved by hand 30 h ago: a new issue.
     let old = issue("SEC-1", DONE, NOW - 31 * HOUR, &[]);
-    assert_eq!(decide_matched(&a, &[old], run, NOW), Matched::Create);
+    assert_eq!(decide_matched(&a, &[old], run, NOW), MatchDecision::Create);
     // Cleared by this function: the runs' own clock decides (the clear ran 25 h before).
-    let cleared = Marker::new(run - 25 * HOUR, Action::Cleared).to_label();
+    let cleared = IssueState::new(run - 25 * HOUR, LastChange::Cleared).to_label();
     let i = issue("SEC-1", DONE, NOW - HOUR, &[cleared]);
-    assert_eq!(decide_matched(&a, &[i], run, NOW), Matched::Create);
-    let cleared = Marker::new(run - HOUR, Action::Cleared).to_label();
+    assert_eq!(decide_matched(&a, &[i], run, NOW), MatchDecision::Create);
+    let cleared = IssueState::new(run - HOUR, LastChange::Cleared).to_label();
     let i = issue("SEC-1", DONE, NOW - HOUR, &[cleared]);
     assert!(matches!(
         decide_matched(&a, &[i], run, NOW),
-        Matched::Reopen(..)
+        MatchDecision::Reopen(..)
     ));
     // Cleared by a newer run: this older match does not reopen it.
-    let newer = Marker::new(run + HOUR, Action::Cleared).to_label();
+    let newer = IssueState::new(run + HOUR, LastChange::Cleared).to_label();
     let i = issue("SEC-1", DONE, NOW - HOUR, &[newer]);
     assert!(matches!(
         decide_matched(&a, &[i], run, NOW),
-        Matched::Older(_)
+        MatchDecision::Older(_)
     ));
     // Reopening off: a resolved issue is left alone.
     let off = alert(json!({"resolve_when_clear": true}));
     let i = issue("SEC-1", DONE, NOW - HOUR, &[]);
-    assert_eq!(decide_matched(&off, &[i], run, NOW), Matched::Create);
+    assert_eq!(decide_matched(&off, &[i], run, NOW), MatchDecision::Create);
 }
 
 #[test]
@@ -204,24 +214,32 @@ fn storm_control_counts_the_last_hour_and_folds_into_the_latest() {
     let a = alert(json!({"max_issues_per_hour": 2}));
     let run = a.detection.ran_at_epoch.unwrap();
     let one = [issue("SEC-2", NEW, NOW - 60, &[])];
-    assert_eq!(decide_matched(&a, &one, run, NOW), Matched::Create);
+    assert_eq!(decide_matched(&a, &one, run, NOW), MatchDecision::Create);
     let two = [
         issue("SEC-3", NEW, NOW - 60, &[]),
         issue("SEC-2", DONE, NOW - 120, &[]),
     ];
-    assert!(matches!(decide_matched(&a, &two, run, NOW), Matched::Fold(i, 2) if i.key == "SEC-3"));
+    assert!(
+        matches!(decide_matched(&a, &two, run, NOW), MatchDecision::Fold(i, 2) if i.key == "SEC-3")
+    );
     // An hour later the window has moved on.
-    assert_eq!(decide_matched(&a, &two, run, NOW + HOUR), Matched::Create);
+    assert_eq!(
+        decide_matched(&a, &two, run, NOW + HOUR),
+        MatchDecision::Create
+    );
     // A full issue (by the function's own count) gets no more comments: a new one.
-    let full = Marker {
+    let full = IssueState {
         comments: COMMENT_LIMIT,
-        ..Marker::new(run, Action::Commented)
+        ..IssueState::new(run, LastChange::Commented)
     };
     let two_full = [
         issue("SEC-3", NEW, NOW - 60, &[full.to_label()]),
         issue("SEC-2", NEW, NOW - 120, &[]),
     ];
-    assert_eq!(decide_matched(&a, &two_full, run, NOW), Matched::Create);
+    assert_eq!(
+        decide_matched(&a, &two_full, run, NOW),
+        MatchDecision::Create
+    );
 }
 
 #[test]
@@ -233,7 +251,7 @@ fn group_repeats_comments_on_the_open_issue() {
         issue("SEC-2", IN_PROGRESS, NOW - 120, &[]),
     ];
     assert!(
-        matches!(decide_matched(&a, &latest, run, NOW), Matched::Repeat(i) if i.key == "SEC-2")
+        matches!(decide_matched(&a, &latest, run, NOW), MatchDecision::Repeat(i) if i.key == "SEC-2")
     );
-    assert_eq!(decide_matched(&a, &[], run, NOW), Matched::Create);
+    assert_eq!(decide_matched(&a, &[], run, NOW), MatchDecision::Create);
 }

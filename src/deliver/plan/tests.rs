@@ -83,7 +83,7 @@ fn started(plan: &mut Plan) -> Step {
 /// Answers the bookkeeping step (record or release) and returns how the plan ends.
 fn booked(plan: &mut Plan, next: Next, expected: Step) -> Next {
     assert_eq!(sent(next), expected);
-    plan.on_reply(Ok(Reply::Done))
+    plan.on_reply(Ok(Reply::Ack))
 }
 
 fn body_of(step: &Step) -> Value {
@@ -174,7 +174,7 @@ fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
     // The fingerprint and the pending label first: a redelivery finds them. The state
     // counts the function's comments (a new issue before Jira's 5,000).
     let mark = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
-    let state = Marker::after(None, plan.run, Action::Commented, false).to_label();
+    let state = IssueState::after(None, plan.run, LastChange::Commented, false).to_label();
     assert_eq!(
         mark,
         Step::EditLabels {
@@ -189,7 +189,7 @@ fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
         Policy::Idempotent,
         "label edits are idempotent"
     );
-    let comment = sent(plan.on_reply(Ok(Reply::Done)));
+    let comment = sent(plan.on_reply(Ok(Reply::Ack)));
     match &comment {
         Step::Comment { key, body } => {
             assert_eq!(key, "SEC-3");
@@ -201,7 +201,7 @@ fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        sent(plan.on_reply(Ok(Reply::Done))),
+        sent(plan.on_reply(Ok(Reply::Ack))),
         Step::EditLabels {
             key: "SEC-3".into(),
             add: vec![],
@@ -209,7 +209,7 @@ fn a_repeat_labels_the_open_issue_then_comments_then_unmarks() {
             stage: Stage::Unmark
         }
     );
-    let unmarked = plan.on_reply(Ok(Reply::Done));
+    let unmarked = plan.on_reply(Ok(Reply::Ack));
     assert_eq!(
         booked(
             &mut plan,
@@ -498,7 +498,7 @@ fn a_create_answered_5xx_is_searched_for_before_another_create() {
         sent(plan.on_reply(Err(server_error()))),
         Step::Wait(CREATED_ANYWAY_WAIT)
     );
-    let search = sent(plan.on_reply(Ok(Reply::Done)));
+    let search = sent(plan.on_reply(Ok(Reply::Ack)));
     assert!(matches!(
         search,
         Step::Search {
@@ -530,7 +530,7 @@ fn a_create_that_keeps_failing_keeps_the_claim() {
     for round in 0..3u32 {
         let wait = sent(plan.on_reply(Err(server_error())));
         assert_eq!(wait, Step::Wait(CREATED_ANYWAY_WAIT * (1 << round)));
-        sent(plan.on_reply(Ok(Reply::Done)));
+        sent(plan.on_reply(Ok(Reply::Ack)));
         let again = sent(plan.on_reply(Ok(Reply::Found(vec![]))));
         assert!(matches!(again, Step::Create { .. }));
     }
@@ -569,7 +569,7 @@ fn an_unreadable_create_answer_keeps_the_claim() {
         detail: "HTTP 201 with a body that is not JSON".into(),
     }))));
     assert_eq!(wait, Step::Wait(Duration::from_secs(60)));
-    let search = sent(plan.on_reply(Ok(Reply::Done)));
+    let search = sent(plan.on_reply(Ok(Reply::Ack)));
     assert!(matches!(
         search,
         Step::Search {
@@ -632,7 +632,7 @@ fn group_repeats_opens_a_new_issue_once_the_open_one_is_full_of_comments() {
     started_on(&mut plan, ApiFlavor::V2);
     sent(plan.on_reply(Ok(Reply::Found(vec![]))));
     let mut full = found("SEC-3");
-    let mut m = Marker::new(plan.run, Action::Commented);
+    let mut m = IssueState::new(plan.run, LastChange::Commented);
     m.comments = lifecycle::COMMENT_LIMIT;
     full.labels.push(m.to_label());
     let next = sent(plan.on_reply(Ok(Reply::Found(vec![full]))));
@@ -643,7 +643,7 @@ fn group_repeats_opens_a_new_issue_once_the_open_one_is_full_of_comments() {
 fn a_resumed_clear_does_not_undo_a_newer_run() {
     let mut a = alert(false);
     a.destination.lifecycle.resolve_when_clear = true;
-    a.detection.outcome = "NOT_MATCHED".into();
+    a.detection.outcome = crate::alert::RunOutcome::NotMatched;
     let mut plan = Plan::new(&a, false, NOW);
     let fp = plan.fingerprint().to_string();
     started(&mut plan);
@@ -653,7 +653,7 @@ fn a_resumed_clear_does_not_undo_a_newer_run() {
     issue.labels = vec![
         fp.clone(),
         pending_label(&fp, Act::Resolve),
-        Marker::new(plan.run + 300, Action::Commented).to_label(),
+        IssueState::new(plan.run + 300, LastChange::Commented).to_label(),
     ];
     let comments = sent(plan.on_reply(Ok(Reply::Found(vec![issue]))));
     assert_eq!(
@@ -674,7 +674,7 @@ fn a_resumed_clear_does_not_undo_a_newer_run() {
             stage: Stage::Unmark
         }
     );
-    let end = plan.on_reply(Ok(Reply::Done));
+    let end = plan.on_reply(Ok(Reply::Ack));
     assert_eq!(
         booked(
             &mut plan,
@@ -685,7 +685,7 @@ fn a_resumed_clear_does_not_undo_a_newer_run() {
         ),
         Next::Finish(Status::Commented, "SEC-3".into())
     );
-    assert_eq!(plan.reason(), Some("older run"));
+    assert_eq!(plan.reason(), Some(Reason::OlderRun));
 }
 
 #[test]

@@ -32,8 +32,11 @@ async fn outcome(d: &Memory, a: &Alert) -> Result<Outcome, Failure> {
 
 fn status(o: &Outcome) -> (String, Option<String>) {
     match o {
-        Outcome::Delivered(d) => (d.status.as_str().into(), d.reason.map(str::to_string)),
-        Outcome::Skipped(reason) => ("skipped".into(), Some(reason.clone())),
+        Outcome::Delivered(d) => (
+            d.status.as_str().into(),
+            d.reason.map(|r| r.as_str().to_string()),
+        ),
+        Outcome::Skipped(reason) => ("skipped".into(), Some(reason.text())),
     }
 }
 
