@@ -5,16 +5,13 @@
 
 use crate::alert::Alert;
 use crate::deliver::lifecycle::{
-    self, decide_matched, has_room, is_comment_of, latest_wanted, pending_label, pending_of, Act,
-    IssueState, LastChange, MatchDecision, TransitionGoal, MAX_SKEW,
+    self, has_room, is_comment_of, Act, IssueState, LastChange, TransitionGoal, MAX_SKEW,
 };
 use crate::deliver::outcome::{Reason, Skip, Status};
 use crate::deliver::step::{write_failure, Purpose, Reply, Stage, Step, StepError};
 use crate::failure::Failure;
-use crate::issue::{
-    build_issue, describe, detection_label, fingerprint_label, ApiFlavor, IssueSpec,
-};
-use crate::jira::{FoundIssue, IssueQuery, JiraError};
+use crate::issue::{build_issue, detection_label, fingerprint_label, ApiFlavor, IssueSpec};
+use crate::jira::{FoundIssue, IssueQuery};
 use crate::ledger::{in_progress, unsettled, Claim, Recorded, LEASE_MARGIN};
 use std::time::Duration;
 
@@ -305,170 +302,8 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// This run reached Jira before. If it left its pending label, it stopped half way:
-    /// finish it (the comment only if missing, the transition only if the status is not
-    /// there yet). Otherwise it is a duplicate.
-    fn on_earlier(&mut self, issue: FoundIssue) -> Next {
-        let Some(pending) = pending_of(&issue, &self.fingerprint) else {
-            return self.finish(Status::Duplicate, issue.key);
-        };
-        tracing::info!(issue_key = %issue.key, "an earlier delivery of this run stopped half way; finishing it");
-        // A newer run acted on the issue since this one stopped: its transition would undo
-        // that run's, so it only keeps its comment (as `resolve` decides for a fresh run).
-        let newer = IssueState::of(&issue, self.now).is_some_and(|m| m.last_run > self.run);
-        let act = match (pending.goal(), newer) {
-            (Some(_), true) => Act::Older,
-            _ => pending,
-        };
-        self.reason = act.reason();
-        self.keep_claim = true;
-        let key = issue.key.clone();
-        self.target = Some(Target {
-            act,
-            pending,
-            note: pending.resumed_note().to_string(),
-            resumed: true,
-            transitioned: act.transitioned(&issue),
-        });
-        self.send(Step::Comments { key })
-    }
-
-    /// No earlier delivery: resolve, look at the detection's issues, or create.
-    fn after_no_earlier(&mut self) -> Next {
-        let dest = &self.alert.destination;
-        let label = detection_label(self.alert);
-        if self.alert.detection.is_clear() {
-            let query = self.labelled(&label).open_only().newest_first(1);
-            return self.search(query, Purpose::ToResolve);
-        }
-        if dest.lifecycle.active() {
-            let query = self
-                .labelled(&label)
-                .newest_first(latest_wanted(self.alert));
-            return self.search(query, Purpose::Latest);
-        }
-        if dest.group_repeats {
-            let query = self.labelled(&label).open_only().newest_first(1);
-            return self.search(query, Purpose::OpenIssue);
-        }
-        self.create()
-    }
-
-    /// A MATCHED run with a lifecycle, given the detection's latest issues.
-    fn on_latest(&mut self, latest: &[FoundIssue]) -> Next {
-        let life = &self.alert.destination.lifecycle;
-        let (issue, act, note) = match decide_matched(self.alert, latest, self.run, self.now) {
-            MatchDecision::Create => return self.create(),
-            MatchDecision::Repeat(i) => (i, Act::Repeat, Act::Repeat.resumed_note().to_string()),
-            MatchDecision::Reopen(i, hours) => (i, Act::Reopen, format!(
-                "The detection matched again {hours:.1} hours after this issue was resolved (reopen_within_hours is {}): reopening it.",
-                life.reopen_within_hours
-            )),
-            MatchDecision::Fold(i, count) => {
-                let folded = IssueState::of(&i, self.now).map_or(0, |m| m.folded).saturating_add(1);
-                let note = format!(
-                    "Storm control: {count} issues were created for this detection in the last hour (max_issues_per_hour is {}), so this run was added here instead of a new issue. Runs folded into this issue so far: {folded}.",
-                    life.max_issues_per_hour.unwrap_or(0)
-                );
-                (i, Act::Fold, note)
-            }
-            MatchDecision::Older(i) => (i, Act::Older, Act::Older.resumed_note().to_string()),
-        };
-        self.act_on(issue, act, note, true)
-    }
-
-    /// A clear: resolve the open issue unless a newer run acted on it.
-    fn resolve(&mut self, issue: FoundIssue) -> Next {
-        if let Some(m) = IssueState::of(&issue, self.now).filter(|m| m.last_run > self.run) {
-            tracing::info!(issue_key = %issue.key, newer_run = m.last_run, run = self.run, "a newer run acted on the open issue; this older clear leaves it open");
-            return self.skip(Skip::OlderRun);
-        }
-        let when = self
-            .alert
-            .detection
-            .ran_at
-            .as_deref()
-            .unwrap_or("an unknown time");
-        let note = format!("Detection cleared: the run at {when} found nothing (outcome NOT_MATCHED), so this issue is resolved.");
-        self.act_on(issue, Act::Resolve, note, true)
-    }
-
-    /// Starts acting on an existing issue: the labels first (fingerprint, pending label,
-    /// and with a lifecycle the new state), then the comment, then any transition.
-    fn act_on(&mut self, issue: FoundIssue, act: Act, note: String, state: bool) -> Next {
-        let mut add = vec![
-            self.fingerprint.clone(),
-            pending_label(&self.fingerprint, act),
-        ];
-        let mut remove = Vec::new();
-        if state {
-            let folded = act == Act::Fold;
-            let marker = IssueState::after(
-                IssueState::of(&issue, self.now),
-                self.run,
-                act.action(),
-                folded,
-            );
-            let label = marker.to_label();
-            remove = IssueState::labels_of(&issue, self.now)
-                .into_iter()
-                .filter(|l| *l != label)
-                .collect();
-            add.push(label);
-        }
-        self.reason = act.reason();
-        let key = issue.key.clone();
-        self.target = Some(Target {
-            act,
-            pending: act,
-            note,
-            resumed: false,
-            transitioned: false,
-        });
-        self.send(Step::EditLabels {
-            key,
-            add,
-            remove,
-            stage: Stage::Mark,
-        })
-    }
-
-    /// The comment is there: the transition if the act has one (and it is not made
-    /// yet), else the pending label goes.
-    fn after_comment(&mut self, key: String) -> Next {
-        let transition = self
-            .target
-            .as_ref()
-            .is_some_and(|t| t.act.goal().is_some() && !t.transitioned);
-        match transition {
-            true => self.send(Step::Transitions { key }),
-            false => self.unmark(key),
-        }
-    }
-
-    fn unmark(&mut self, key: String) -> Next {
-        let Some(act) = self.target.as_ref().map(|t| t.pending) else {
-            return self.finish(Status::Commented, key);
-        };
-        self.send(Step::EditLabels {
-            key,
-            add: vec![],
-            remove: vec![pending_label(&self.fingerprint, act)],
-            stage: Stage::Unmark,
-        })
-    }
-
     fn search(&mut self, query: IssueQuery, purpose: Purpose) -> Next {
         self.send(Step::Search { query, purpose })
-    }
-
-    fn create(&mut self) -> Next {
-        let (body, cut) = self.spec.to_body_cut(self.flavor);
-        const CUT: &str = "the description was cut to fit Jira's limit of 32,767 characters (its last line says so)";
-        if cut && !self.notes.iter().any(|n| n == CUT) {
-            self.notes.push(CUT.into());
-        }
-        self.send(Step::Create { body })
     }
 
     /// What the answer says about the issue besides its key: cuts, fields left out.
@@ -541,93 +376,15 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// Adds the run to `key` as a comment: the run's details, then the target's note
-    /// and the run's fingerprint (which tells a redelivery the comment is there).
-    fn comment(&mut self, key: String) -> Next {
-        let note = self
-            .target
-            .as_ref()
-            .map(|t| t.note.clone())
-            .unwrap_or_default();
-        let mut body = describe(&self.alert.detection);
-        body.note(format!("{note} Run fingerprint: {}", self.fingerprint));
-        let body = body.render(self.flavor);
-        // The comment may land without an answer saying so: a later delivery must search.
-        self.keep_claim = true;
-        self.send(Step::Comment { key, body })
-    }
-
-    /// A create that failed. A 400 that names only optional fields: create once more
-    /// without them, the description saying what was dropped and why. A 5xx may hide a
-    /// create that happened (a post-function failing after it, a gateway): wait for the
-    /// search index, search, and create again only if nothing is there (three times at
-    /// most). No answer at all: the claim stays and a later delivery searches.
-    fn on_create_refused(&mut self, body: String, e: JiraError) -> Next {
-        let step = Step::Create { body };
-        if is_ambiguous(&e) {
-            // The issue may exist: never another create before a search that would show it.
-            self.keep_claim = true;
-            if self.failed_creates < 3 {
-                self.failed_creates += 1;
-                let backoff = CREATED_ANYWAY_WAIT * (1 << (self.failed_creates - 1));
-                let wait = match (self.index_lags, &e) {
-                    (true, _) => self.allowance,
-                    // No answer: the create may still be under way on the server, for up
-                    // to the request's timeout after the client gave up on it.
-                    (false, JiraError::NoAnswer { .. }) => self.alert.destination.timeout + backoff,
-                    (false, _) => backoff,
-                };
-                self.unsettled = Some(Failure::from(e).at(step.name()).message);
-                return self.send(Step::Wait(wait));
-            }
-        }
-        let optional_only = match &e {
-            JiraError::Rejected {
-                status: 400,
-                field_errors,
-                ..
-            } if !self.fell_back && !field_errors.is_empty() => {
-                let mut trimmed = self.spec.clone();
-                let all = field_errors
-                    .iter()
-                    .all(|(field, reason)| trimmed.drop_field(field, reason));
-                all.then_some((trimmed, field_errors.keys().cloned().collect::<Vec<_>>()))
-            }
-            _ => None,
-        };
-        let Some((trimmed, dropped)) = optional_only else {
-            return self.fail(Failure::from(e).at(step.name()));
-        };
-        tracing::warn!(
-            ?dropped,
-            "Jira rejected optional fields; creating the issue without them"
-        );
-        self.notes.push(format!(
-            "left out fields Jira rejected: {} (the description says why)",
-            dropped.join(", ")
-        ));
-        self.spec = trimmed;
-        self.fell_back = true;
-        self.create()
-    }
-
     /// This project's issues carrying `label`.
     fn labelled(&self, label: &str) -> IssueQuery {
         IssueQuery::labelled(&self.alert.destination.project_key, label)
     }
 }
 
-/// Whether Jira may have acted although the answer does not say so.
-fn is_ambiguous(e: &JiraError) -> bool {
-    matches!(
-        e,
-        JiraError::NoAnswer { .. } | JiraError::Server { .. } | JiraError::BadResponse { .. }
-    )
-}
-
-fn ambiguous(e: &StepError) -> bool {
-    matches!(e, StepError::Jira(j) if is_ambiguous(j))
-}
+mod create;
+use create::ambiguous;
+mod existing;
 
 #[cfg(test)]
 mod tests;
