@@ -7,7 +7,7 @@ use super::detection::DetectionId;
 use super::error::{Problem, Problems};
 use super::issue_fields::{custom_fields, labels, links, numeric_id_for_number_field, priority};
 use super::suggest::closest;
-use super::wire::{Field, WireDestination, DESTINATION_FIELDS};
+use super::wire::{optional, Field, WireDestination, DESTINATION_FIELDS};
 use super::{is_issue_key, is_project_key, key_path, quote, ApiVersion, Destination, Lifecycle};
 use crate::hosts::{self, JiraSite};
 use serde::de::IgnoredAny;
@@ -197,20 +197,6 @@ pub fn flag(field: &Field<bool>, key: &str, default: bool) -> Result<bool, Probl
             format!("destination.{key}"),
             format!("must be true or false, got {found}"),
             format!("set destination.{key} to true or false (JSON booleans, not strings)"),
-        )),
-    }
-}
-
-/// A string field, trimmed; blank is as good as absent.
-pub fn optional(field: Field<String>, key: &str, fix: &str) -> Result<Option<String>, Problem> {
-    match field {
-        Field::Absent => Ok(None),
-        Field::Given(s) if s.trim().is_empty() => Ok(None),
-        Field::Given(s) => Ok(Some(s.trim().to_string())),
-        Field::Wrong(found) => Err(Problem::new(
-            format!("destination.{key}"),
-            format!("must be a string, got {found}"),
-            fix,
         )),
     }
 }

@@ -1,11 +1,10 @@
 //! The destination fields that shape the issue beyond its project: priority, labels,
 //! custom fields and links. Each bad entry is named by its own path.
 
-use super::destination::optional;
 use super::detection::DetectionId;
 use super::error::{Problem, Problems};
 use super::suggest::closest;
-use super::wire::{Field, Obj, WireLink};
+use super::wire::{optional, Field, Obj, WireLink};
 use super::{is_issue_key, key_path, quote, CustomFields, IssueLink, PriorityRule, Severity};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

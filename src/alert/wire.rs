@@ -3,6 +3,7 @@
 //! into the domain types (`destination`, `issue_fields`, `detection`) can report every
 //! problem at once instead of stopping at serde's first error.
 
+use super::error::Problem;
 use super::ERRORS_KEPT;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -280,6 +281,20 @@ impl<'de> Visitor<'de> for ErrorListVisitor {
 
     fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<ErrorList, A::Error> {
         Self::wrong("an object")
+    }
+}
+
+/// A string field, trimmed; blank is as good as absent.
+pub fn optional(field: Field<String>, key: &str, fix: &str) -> Result<Option<String>, Problem> {
+    match field {
+        Field::Absent => Ok(None),
+        Field::Given(s) if s.trim().is_empty() => Ok(None),
+        Field::Given(s) => Ok(Some(s.trim().to_string())),
+        Field::Wrong(found) => Err(Problem::new(
+            format!("destination.{key}"),
+            format!("must be a string, got {found}"),
+            fix,
+        )),
     }
 }
 

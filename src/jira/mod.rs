@@ -5,6 +5,7 @@ mod answer;
 mod ca_bundle;
 mod error;
 mod http;
+#[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 mod model;
 mod query;
