@@ -137,16 +137,6 @@ impl Failure {
     }
 }
 
-/// A failed direct invocation: Lambda's retry policy and on-failure destination apply.
-impl From<Failure> for lambda_runtime::Diagnostic {
-    fn from(f: Failure) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: f.class.as_str().to_string(),
-            error_message: f.to_string(),
-        }
-    }
-}
-
 /// A value from the event, quoted and cut short for an error message.
 pub fn quote(s: &str) -> String {
     const MAX: usize = 80;
@@ -174,10 +164,9 @@ mod tests {
     }
 
     #[test]
-    fn diagnostics_keep_the_class_and_the_fix() {
-        let d: lambda_runtime::Diagnostic = Failure::bad_input("m", "do this").into();
-        assert_eq!(d.error_type, "bad-input");
-        assert_eq!(d.error_message, "[bad-input] m. Fix: do this");
+    fn messages_keep_the_class_and_the_fix() {
+        let f = Failure::bad_input("m", "do this");
+        assert_eq!(f.to_string(), "[bad-input] m. Fix: do this");
         // Jira's own sentences end in a full stop: never two.
         let f = Failure::bad_input("Authentication required to perform this operation.", "x");
         assert!(!f.to_string().contains(".."), "{f}");

@@ -19,6 +19,16 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+/// A failed direct invocation: Lambda's retry policy and on-failure destination apply.
+impl From<Failure> for lambda_runtime::Diagnostic {
+    fn from(f: Failure) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: f.class.as_str().to_string(),
+            error_message: f.to_string(),
+        }
+    }
+}
+
 /// Where EMF metric lines go: stdout in Lambda, a capture in tests.
 pub type MetricsSink = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -460,4 +470,16 @@ async fn one_group<J: JiraApi, S: SecretSource>(
         out.push((i, id, done));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_invocation_names_its_class_and_fix() {
+        let d: lambda_runtime::Diagnostic = Failure::bad_input("m", "do this").into();
+        assert_eq!(d.error_type, "bad-input");
+        assert_eq!(d.error_message, "[bad-input] m. Fix: do this");
+    }
 }

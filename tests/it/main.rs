@@ -30,6 +30,8 @@ mod moto;
 mod private_ca;
 /// Parsing and building under generated input (proptest).
 mod properties;
+/// The pure modules import no I/O crate and read no clock.
+mod purity;
 /// Retries, throttling, unanswered creates, the invocation deadline.
 mod resilience;
 /// The Secrets Manager adapter with `aws-smithy-mocks` standing in for the service.
