@@ -5,6 +5,7 @@
 
 use super::detection::DetectionId;
 use super::error::{Problem, Problems};
+use super::fields::fields;
 use super::issue_fields::{custom_fields, labels, links, numeric_id_for_number_field, priority};
 use super::suggest::closest;
 use super::wire::{optional, Field, WireDestination, DESTINATION_FIELDS};
@@ -45,7 +46,7 @@ pub fn refuse_inline_credentials(raw: &Map<String, Value>, p: &mut Problems) {
 /// Every destination field checked; `None` when a problem was recorded. The detection id
 /// is needed for one check: a `detection_id` custom field is a Jira number field.
 pub fn destination(
-    wire: WireDestination,
+    mut wire: WireDestination,
     id: Option<&DetectionId>,
     p: &mut Problems,
 ) -> Option<Destination> {
@@ -73,6 +74,7 @@ pub fn destination(
             .map_err(|e| p.push(e))
             .is_ok()
     });
+    let fields = fields(std::mem::take(&mut wire.fields), p);
     let parent_key = p.take(parent_key(wire.parent_key));
     let links = links(wire.links, p);
     let group_repeats = p.take(flag(&wire.group_repeats, "group_repeats", false));
@@ -87,6 +89,7 @@ pub fn destination(
         timeout: timeout?,
         api_version: api_version?,
         custom_fields: custom_fields?,
+        fields: fields?,
         parent_key: parent_key?,
         links: links?,
         group_repeats: group_repeats?,

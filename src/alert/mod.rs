@@ -9,6 +9,7 @@
 mod destination;
 mod detection;
 mod error;
+mod fields;
 mod issue_fields;
 mod suggest;
 mod wire;
@@ -17,6 +18,22 @@ mod wire;
 mod tests;
 
 pub use error::{AlertError, Problem};
+pub use fields::{FieldEntry, FieldValue, Scalar};
+
+/// Building alert parts in other modules' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// `destination.fields` as read from `v` (an object).
+    pub fn fields(v: Value) -> Vec<FieldEntry> {
+        let mut p = Problems::default();
+        let map = v.as_object().cloned().unwrap_or_default();
+        let out = fields::fields(wire::Field::Given(map), &mut p);
+        assert!(p.is_empty(), "{:?}", p.into_error());
+        out.unwrap_or_default()
+    }
+}
 
 use crate::hosts::JiraSite;
 use error::Problems;
@@ -136,6 +153,8 @@ pub struct Destination {
     pub timeout: Duration,
     pub api_version: ApiVersion,
     pub custom_fields: CustomFields,
+    /// Any Jira field, converted to its type once the create metadata is known.
+    pub fields: Vec<FieldEntry>,
     pub parent_key: Option<String>,
     pub links: Vec<IssueLink>,
     pub group_repeats: bool,

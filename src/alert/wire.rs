@@ -59,7 +59,7 @@ pub fn type_name(v: &Value) -> &'static str {
 }
 
 /// The destination keys (contract section 1); any other key is refused.
-pub const DESTINATION_FIELDS: [&str; 19] = [
+pub const DESTINATION_FIELDS: [&str; 20] = [
     "instance_url",
     "email",
     "api_token_secret",
@@ -72,6 +72,7 @@ pub const DESTINATION_FIELDS: [&str; 19] = [
     "enabled",
     "api_version",
     "custom_fields",
+    "fields",
     "parent_key",
     "links",
     "group_repeats",
@@ -98,6 +99,8 @@ pub struct WireDestination {
     /// `"auto"`, `"2"`, `"3"`, or the numbers 2 and 3.
     pub api_version: Field<Value>,
     pub custom_fields: Field<Map<String, Value>>,
+    /// Any Jira field by id or name (`fields.rs`).
+    pub fields: Field<Map<String, Value>>,
     pub parent_key: Field<String>,
     pub links: Field<Vec<Field<Obj<WireLink>>>>,
     pub group_repeats: Field<bool>,

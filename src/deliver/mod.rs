@@ -3,6 +3,7 @@
 //! A 401 reads the secret again once (it may just have been rotated) and starts over.
 
 mod connect;
+mod fieldmeta;
 mod lifecycle;
 mod newest;
 pub mod outcome;
@@ -121,6 +122,8 @@ pub struct Deliverer<J, S> {
     /// One lane per detection (site, project, detection id) for lifecycle runs, holding
     /// the ids of its issues this container saw or made lately.
     lanes: Cells<LaneCell>,
+    /// Create screens' fields, per site, project and issue type.
+    field_metas: Cells<fieldmeta::MetaSlot>,
 }
 
 impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
@@ -133,6 +136,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             flavors: Cells::default(),
             gateway: Gateway::atlassian(),
             lanes: Cells::default(),
+            field_metas: Cells::default(),
         }
     }
 
@@ -340,6 +344,11 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
                 *h = holder.into_inner().unwrap_or_else(PoisonError::into_inner);
                 written
             }
+            (Step::FieldMeta, _) => self
+                .field_meta(conn, run.dest, cutoff, meter)
+                .await
+                .map(Reply::Fields)
+                .map_err(StepError::Jira),
             (Step::Search { purpose, query }, _) if purpose.of_detection() => {
                 let known = self.newest_known(&run.detection).await;
                 let found = self.send(step, conn, recent, cutoff, meter).await;
@@ -447,6 +456,7 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             | Step::Record { .. }
             | Step::Release
             | Step::Park
+            | Step::FieldMeta
             | Step::Wait(_) => Ok(Reply::Ack),
         }
     }

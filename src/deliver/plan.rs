@@ -70,6 +70,8 @@ pub struct Plan<'a> {
     reason: Option<Reason>,
     /// Ambiguous creates so far (each is followed by a trusted search before another).
     failed_creates: u32,
+    /// `destination.fields` are converted and in the spec (or there are none).
+    fields_ready: bool,
     /// The search-index allowance: how long after an ambiguous write Cloud's search can be
     /// trusted to show it.
     allowance: Duration,
@@ -121,6 +123,7 @@ impl<'a> Plan<'a> {
             reason: None,
             failed_creates: 0,
             allowance: DEFAULT_ALLOWANCE,
+            fields_ready: alert.destination.fields.is_empty(),
             unsettled: None,
             keep_claim: false,
             now,
@@ -181,6 +184,8 @@ impl<'a> Plan<'a> {
                 let what = self.unsettled.take().unwrap_or_default();
                 self.fail(unsettled(&what, wait))
             }
+            (Step::FieldMeta, Ok(Reply::Fields(meta))) => self.with_fields(Ok(&meta)),
+            (Step::FieldMeta, Err(e)) => self.with_fields(Err(e)),
             (Step::Create { .. }, Ok(Reply::Created(c))) => self.finish(Status::Created, c.key),
             (
                 Step::EditLabels {

@@ -3,12 +3,14 @@
 
 use crate::deliver::lifecycle::TransitionGoal;
 use crate::failure::Failure;
+use crate::issue::convert::FieldMeta;
 use crate::issue::ApiFlavor;
 use crate::jira::{CreatedIssue, FoundIssue, JiraError, Transition};
 use crate::jira::{IssueQuery, TransitionChoice};
 use crate::ledger::{Claim, LedgerError, Recorded};
 use crate::retry::Policy;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A comment or label edit that failed: Jira's text, and the permission it needs.
@@ -41,6 +43,9 @@ pub enum Step {
         query: IssueQuery,
         purpose: Purpose,
     },
+    /// Read the fields of the create screen (`destination.fields` are converted to their
+    /// types): cached per site, project and issue type.
+    FieldMeta,
     /// Create the issue; `body` is the serialised request.
     Create {
         body: String,
@@ -163,6 +168,7 @@ impl Step {
                 ..
             } => "searching for the open issue this clear resolves",
             Step::Wait(_) => "waiting before searching again",
+            Step::FieldMeta => "reading the fields of the create screen (createmeta)",
             Step::Create { .. } => "creating the issue",
             Step::Comment { .. } => "adding the run as a comment",
             Step::EditLabels {
@@ -211,6 +217,8 @@ pub enum Reply {
     Comments(Vec<String>),
     Created(CreatedIssue),
     Recorded(Recorded),
+    /// The create screen's fields.
+    Fields(Arc<Vec<FieldMeta>>),
     /// The step was carried out (nothing to read back).
     Ack,
 }

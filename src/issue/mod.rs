@@ -4,6 +4,7 @@
 //! code can drop an optional field Jira rejected and render it again.
 
 mod body;
+pub mod convert;
 mod description;
 mod fingerprint;
 pub mod text;
@@ -48,7 +49,8 @@ pub struct IssueSpec {
     pub system_labels: Vec<String>,
     /// Labels from the destination: dropped if Jira rejects them.
     pub labels: Vec<String>,
-    /// Custom field id -> value, in the order configured.
+    /// Field id -> value, in the order configured: `custom_fields`, then `fields` (each
+    /// already in the shape its field takes).
     pub custom_fields: Vec<(String, Value)>,
     pub parent_key: Option<String>,
     pub links: Vec<IssueLink>,
@@ -210,13 +212,12 @@ impl IssueSpec {
                     .collect();
                 format!("issue links ({})", dropped.join(", "))
             }
-            f if f.starts_with("customfield_") => {
-                let before = self.custom_fields.len();
+            f if self.custom_fields.iter().any(|(id, _)| id == f) => {
                 self.custom_fields.retain(|(id, _)| id != f);
-                if self.custom_fields.len() == before {
-                    return false;
+                match f.starts_with("customfield_") {
+                    true => format!("custom field {f}"),
+                    false => format!("field {f}"),
                 }
-                format!("custom field {f}")
             }
             _ => return false,
         };
@@ -224,6 +225,18 @@ impl IssueSpec {
             "Delivery note: {what} was left out because Jira rejected it: {reason}"
         ));
         true
+    }
+
+    /// Sets a field by id (a `fields` entry), replacing an earlier value of it.
+    pub fn set_field(&mut self, id: &str, value: Value) {
+        self.custom_fields.retain(|(f, _)| f != id);
+        self.custom_fields.push((id.to_string(), value));
+    }
+
+    /// A configured field that could not be sent: the description says which and why.
+    pub fn leave_out(&mut self, what: &str, reason: &str) {
+        self.description
+            .note(format!("Delivery note: {what} was left out: {reason}"));
     }
 }
 

@@ -15,8 +15,8 @@ pub use ca_bundle::ca_certificates;
 pub use error::JiraError;
 pub use http::JiraHttp;
 pub use model::{
-    parse_found, parse_transitions, CreatedIssue, FoundIssue, StatusCategory, Transition,
-    TransitionChoice, SEARCH_FIELDS,
+    parse_create_fields, parse_found, parse_issue_types, parse_transitions, CreatedIssue,
+    FoundIssue, Page, StatusCategory, Transition, TransitionChoice, SEARCH_FIELDS,
 };
 pub use query::{jql_quote, IssueQuery};
 

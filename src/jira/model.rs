@@ -2,6 +2,7 @@
 //! issues, and the status categories decisions are made by. Answers are decoded with serde
 //! into wire shapes here, then turned into these types; nothing else reads Jira's JSON.
 
+use crate::issue::convert::FieldMeta;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -243,10 +244,134 @@ pub fn parse_transitions(v: &Value) -> Option<Vec<Transition>> {
     Some(list.iter().filter_map(read).collect())
 }
 
+#[derive(Deserialize, Default)]
+struct WireSchema {
+    #[serde(rename = "type", default)]
+    kind: String,
+    items: Option<String>,
+    custom: Option<String>,
+    system: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireAllowed {
+    value: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireField {
+    #[serde(rename = "fieldId", alias = "key")]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    required: bool,
+    #[serde(rename = "hasDefaultValue", default)]
+    has_default: bool,
+    #[serde(default)]
+    schema: WireSchema,
+    #[serde(rename = "allowedValues")]
+    allowed: Option<Vec<WireAllowed>>,
+}
+
+#[derive(Deserialize)]
+struct WireIssueType {
+    id: Id,
+    #[serde(default)]
+    name: String,
+}
+
+/// One page of a paged answer: its items (under `key`, or Server/DC's `values`), and
+/// whether another page follows.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
+fn page<T>(v: &Value, key: &str, read: impl Fn(&Value) -> Option<T>) -> Option<Page<T>> {
+    let list = v.get(key).or_else(|| v.get("values"))?.as_array()?;
+    let items: Vec<T> = list.iter().filter_map(read).collect();
+    let number = |k: &str| v.get(k).and_then(Value::as_u64);
+    let last = v.get("isLast").and_then(Value::as_bool);
+    let more = match (last, number("startAt"), number("total")) {
+        (Some(last), _, _) => !last,
+        (None, Some(start), Some(total)) => start + (list.len() as u64) < total,
+        _ => false,
+    };
+    Some(Page {
+        items,
+        more: more && !list.is_empty(),
+    })
+}
+
+/// A page of `createmeta/{project}/issuetypes`: (id, name) of each issue type.
+pub fn parse_issue_types(v: &Value) -> Option<Page<(String, String)>> {
+    page(v, "issueTypes", |t| {
+        let t = WireIssueType::deserialize(t).ok()?;
+        Some((t.id.text(), t.name))
+    })
+}
+
+/// A page of `createmeta/{project}/issuetypes/{id}`: the fields of the create screen.
+pub fn parse_create_fields(v: &Value) -> Option<Page<FieldMeta>> {
+    page(v, "fields", |f| {
+        let f = WireField::deserialize(f).ok()?;
+        Some(FieldMeta {
+            id: f.id,
+            name: f.name,
+            required: f.required,
+            has_default: f.has_default,
+            kind: f.schema.kind,
+            items: f.schema.items,
+            custom: f.schema.custom,
+            system: f.schema.system,
+            allowed: f
+                .allowed
+                .map(|a| a.into_iter().filter_map(|x| x.value.or(x.name)).collect()),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn create_metadata_pages_are_read() {
+        let cloud = json!({"startAt": 0, "maxResults": 2, "total": 3, "issueTypes": [
+            {"id": "10001", "name": "Task"}, {"id": 10002, "name": "Bug"}]});
+        let p = parse_issue_types(&cloud).unwrap();
+        assert_eq!(
+            p.items,
+            [
+                ("10001".into(), "Task".into()),
+                ("10002".into(), "Bug".into())
+            ]
+        );
+        assert!(p.more);
+        let server = json!({"isLast": true, "values": [
+            {"fieldId": "customfield_1", "name": "Team", "required": true,
+             "schema": {"type": "option", "custom": "x:select"},
+             "allowedValues": [{"id": "1", "value": "Red"}, {"id": "2", "value": "Blue"}]},
+            {"fieldId": "components", "name": "Component/s",
+             "schema": {"type": "array", "items": "component", "system": "components"},
+             "allowedValues": [{"id": "3", "name": "SOC"}]}]});
+        let p = parse_create_fields(&server).unwrap();
+        assert!(!p.more);
+        assert_eq!(
+            p.items[0].allowed.as_deref(),
+            Some(&["Red".to_string(), "Blue".to_string()][..])
+        );
+        assert!(p.items[0].required);
+        assert_eq!(p.items[1].items.as_deref(), Some("component"));
+        assert_eq!(
+            p.items[1].allowed.as_deref(),
+            Some(&["SOC".to_string()][..])
+        );
+        assert!(parse_create_fields(&json!({"nothing": 1})).is_none());
+    }
 
     #[test]
     fn issues_are_read_from_search_answers() {

@@ -3,11 +3,83 @@
 
 use super::{Next, Plan, CREATED_ANYWAY_WAIT};
 use crate::deliver::step::{Step, StepError};
+use crate::failure::quote;
 use crate::failure::Failure;
+use crate::issue::convert::{convert, find, FieldMeta, Lookup, Target};
+use crate::issue::ApiFlavor;
 use crate::jira::JiraError;
 
 impl Plan<'_> {
+    /// The issue's `fields` converted to the types of the create screen, then the create.
+    /// A value that cannot fit (or a field not on the screen) is left out, the description
+    /// and the answer saying so; a name two fields share refuses the alert.
+    pub(super) fn with_fields(&mut self, meta: Result<&[FieldMeta], StepError>) -> Next {
+        self.fields_ready = true;
+        let dest = &self.alert.destination;
+        let meta = match meta {
+            Ok(m) => m,
+            Err(e) => {
+                let keys: Vec<&str> = dest.fields.iter().map(|f| f.key.as_str()).collect();
+                let why = format!(
+                    "the fields of the create screen could not be read ({})",
+                    Failure::from(e).message
+                );
+                self.spec
+                    .leave_out(&format!("fields {}", keys.join(", ")), &why);
+                self.notes
+                    .push(format!("left out fields {}: {why}", keys.join(", ")));
+                return self.create();
+            }
+        };
+        let target = Target {
+            v3: self.flavor == ApiFlavor::V3,
+            cloud: self.index_lags,
+            run: self.run,
+        };
+        let mut left_out = Vec::new();
+        for entry in &dest.fields {
+            let converted = match find(&entry.key, meta) {
+                Lookup::Found(m) => convert(m, &entry.value, target).map(|v| (m.id.clone(), v)),
+                Lookup::Unknown => Err(format!(
+                    "{} is not a field of the create screen of {} {}",
+                    quote(&entry.key),
+                    dest.project_key,
+                    quote(&dest.issue_type)
+                )),
+                Lookup::Ambiguous(ids) => {
+                    let f = Failure::bad_input(
+                        format!(
+                            "destination.fields: {} is the name of {} fields of the create screen ({})",
+                            quote(&entry.key),
+                            ids.len(),
+                            ids.join(", ")
+                        ),
+                        format!("name the field by its id ({})", ids.join(" or ")),
+                    );
+                    return self.fail(f);
+                }
+            };
+            match converted {
+                Ok((id, value)) => self.spec.set_field(&id, value),
+                Err(why) => {
+                    self.spec
+                        .leave_out(&format!("field {}", quote(&entry.key)), &why);
+                    left_out.push(entry.key.clone());
+                }
+            }
+        }
+        if !left_out.is_empty() {
+            self.notes.push(format!(
+                "left out fields that do not fit: {} (the description says why)",
+                left_out.join(", ")
+            ));
+        }
+        self.create()
+    }
     pub(super) fn create(&mut self) -> Next {
+        if !self.fields_ready {
+            return self.send(Step::FieldMeta);
+        }
         let (body, cut) = self.spec.to_body_cut(self.flavor);
         const CUT: &str = "the description was cut to fit Jira's limit of 32,767 characters (its last line says so)";
         if cut && !self.notes.iter().any(|n| n == CUT) {

@@ -203,3 +203,78 @@ fn the_wait_before_trusting_a_search_goes_by_the_site_not_the_api_version() {
         Step::Wait(a.destination.timeout + CREATED_ANYWAY_WAIT)
     );
 }
+
+#[test]
+fn fields_are_converted_to_the_screens_types_and_what_cannot_fit_is_left_out() {
+    let mut a = alert(false);
+    let v = json!({"components": "SOC, Cloud", "Story Points": "abc", "Sprint": "x", "customfield_2": {"id": "7"}});
+    a.destination.fields = crate::alert::tests_support::fields(v);
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    // Creating needs the create screen first.
+    assert_eq!(
+        sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into())))),
+        Step::FieldMeta
+    );
+    let meta = std::sync::Arc::new(vec![
+        FieldMeta {
+            id: "components".into(),
+            name: "Components".into(),
+            kind: "array".into(),
+            items: Some("component".into()),
+            ..FieldMeta::default()
+        },
+        FieldMeta {
+            id: "customfield_1".into(),
+            name: "Story Points".into(),
+            kind: "number".into(),
+            ..FieldMeta::default()
+        },
+        FieldMeta {
+            id: "customfield_2".into(),
+            name: "Team".into(),
+            kind: "option".into(),
+            ..FieldMeta::default()
+        },
+    ]);
+    let create = sent(plan.on_reply(Ok(Reply::Fields(meta))));
+    let body = body_of(&create);
+    assert_eq!(
+        body["fields"]["components"],
+        json!([{"name": "SOC"}, {"name": "Cloud"}])
+    );
+    assert_eq!(body["fields"]["customfield_2"], json!({"id": "7"}));
+    assert!(body["fields"].get("customfield_1").is_none());
+    let description = body["fields"]["description"].to_string();
+    assert!(description.contains("takes a number"), "{description}");
+    assert!(
+        description.contains("is not a field of the create screen"),
+        "{description}"
+    );
+    assert_eq!(
+        plan.notes(),
+        ["left out fields that do not fit: Story Points, Sprint (the description says why)"]
+    );
+}
+
+#[test]
+fn a_field_name_two_fields_share_refuses_the_alert() {
+    let mut a = alert(false);
+    a.destination.fields = crate::alert::tests_support::fields(json!({"Team": "Red"}));
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    let team = |id: &str| FieldMeta {
+        id: id.into(),
+        name: "Team".into(),
+        kind: "option".into(),
+        ..FieldMeta::default()
+    };
+    let meta = std::sync::Arc::new(vec![team("customfield_1"), team("customfield_2")]);
+    let next = plan.on_reply(Ok(Reply::Fields(meta)));
+    let f = failed(booked(&mut plan, next, Step::Release));
+    assert_eq!(f.class, FailureClass::BadInput);
+    assert!(f.message.contains("customfield_1, customfield_2"), "{f}");
+}

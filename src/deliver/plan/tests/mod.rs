@@ -5,6 +5,7 @@ use crate::deliver::outcome::{Reason, Status};
 use crate::deliver::plan::CREATED_ANYWAY_WAIT;
 use crate::deliver::step::Link;
 use crate::failure::FailureClass;
+use crate::issue::convert::FieldMeta;
 use crate::jira::{CreatedIssue, FoundIssue, JiraError};
 use crate::ledger::{Claim, Holder, LedgerError, LEASE_MARGIN};
 use crate::retry::Policy;
