@@ -3,6 +3,7 @@
 //! a test issue. Each check is a small function; the ones that do not depend on each other
 //! all run, so one report names every problem found.
 
+mod fields;
 mod jira;
 
 use crate::alert::{triage, Alert, Destination, Triage};
@@ -100,6 +101,14 @@ impl<J: JiraApi, S: SecretSource> Ctx<'_, J, S> {
     }
 }
 
+/// Epoch seconds now: what `+3d` counts from when the check's alert has no ran_at.
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 fn names(v: &Value, pointer: &str, key: &str) -> Vec<String> {
     v.pointer(pointer)
         .and_then(Value::as_array)
@@ -136,6 +145,10 @@ pub async fn check_destination<J: JiraApi, S: SecretSource>(
                     report.pass("issue_type", detail);
                     if let Some(r) = custom_fields(&ctx, &type_id).await {
                         report.record("custom_fields", r);
+                    }
+                    let run = alert.detection.ran_at_epoch.unwrap_or_else(now_seconds);
+                    if let Some(r) = fields::fields(&ctx, run).await {
+                        report.record("fields", r);
                     }
                     if let Some(r) = lifecycle(&ctx, &type_id).await {
                         report.record("lifecycle", r);

@@ -25,7 +25,7 @@ pub type MetaSlot = tokio::sync::Mutex<Option<(Instant, Arc<Vec<FieldMeta>>)>>;
 impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
     /// The fields of the destination's create screen (none when Jira has no such issue
     /// type in the project: the create then says so itself).
-    pub(super) async fn field_meta(
+    pub async fn field_meta(
         &self,
         conn: &Connection<'_>,
         dest: &Destination,
