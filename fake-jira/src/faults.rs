@@ -1,7 +1,6 @@
 //! Misbehaviour on demand: scripted faults (a status, a delay, a create never answered, a
 //! redirect) and seeded random transient ones for soak tests.
 
-use crate::State;
 use std::time::Duration;
 
 /// Random transient faults: each Jira request fails with probability `transient` (a 429
@@ -44,13 +43,10 @@ pub enum FaultKind {
     Redirect(String),
 }
 
-pub(crate) fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
-    let r = s.config.random_faults.clone()?;
-    if !crate::serve::is_jira_api(path) {
-        return None;
-    }
-    let kind = if s.rng.f64() < r.transient {
-        match s.rng.u8(0..3) {
+/// A random fault for a Jira request to `path`, or None (the request is handled normally).
+pub(crate) fn random_fault(r: &RandomFaults, rng: &mut fastrand::Rng, path: &str) -> Option<Fault> {
+    let kind = if rng.f64() < r.transient {
+        match rng.u8(0..3) {
             0 => FaultKind::Status {
                 status: 429,
                 retry_after: Some(1),
@@ -64,7 +60,7 @@ pub(crate) fn random_fault(s: &mut State, path: &str) -> Option<Fault> {
                 retry_after: None,
             },
         }
-    } else if path.ends_with("/issue") && s.rng.f64() < r.ambiguous {
+    } else if path.ends_with("/issue") && rng.f64() < r.ambiguous {
         FaultKind::SucceedWithoutAnswer
     } else {
         return None;

@@ -17,101 +17,53 @@
 //!   "message": "Not Found"}`: invented.
 //!
 //! Through the gateway, `self` links point at `{gateway}/ex/jira/{cloudId}/rest/api/...`
-//! (as real Jira rewrites them); `serverInfo.baseUrl` stays the site's.
+//! (as real Jira rewrites them); `serverInfo.baseUrl` stays the site's. The checks are
+//! `auth::gateway_caller`'s; the routes, `routes::gateway`.
 
-use crate::router::{self, Site};
-use crate::{oauth, scopes, Flavor, State};
+use crate::auth;
+use crate::errors::{gateway_error, not_found as jira_not_found};
+use crate::extract::{App, CloudId, RawPath};
+use crate::flavor::Flavor;
+use crate::oauth;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use serde_json::json;
-use std::net::SocketAddr;
 
-fn gateway_error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"code": status.as_u16(), "message": message})),
-    )
-        .into_response()
+/// A path (or a method on it) the gateway does not serve.
+pub(crate) async fn not_found() -> Response {
+    gateway_error(StatusCode::NOT_FOUND, "Not Found")
 }
 
-fn unauthorized() -> Response {
-    gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized")
-}
-
-/// The user a gateway credential stands for, with its scopes.
-fn credentials(s: &State, headers: &HeaderMap) -> Option<(String, Vec<String>)> {
-    let auth = headers.get("authorization")?.to_str().ok()?;
-    if let Some(token) = auth.strip_prefix("Bearer ") {
-        return oauth::bearer(s, token.trim());
+/// Before any route: a Server/DC fake's gateway answers 404 to everything.
+pub(crate) async fn cloud_only(State(app): State<App>, req: Request, next: Next) -> Response {
+    let flavor = app.lock().config.flavor;
+    match flavor {
+        Flavor::Cloud => next.run(req).await,
+        Flavor::Server => not_found().await,
     }
-    let b64 = auth.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (email, token) = text.split_once(':')?;
-    let scoped = s.config.scoped_tokens.get(email)?;
-    (scoped.token == token).then(|| (email.to_string(), scoped.scopes.clone()))
 }
 
-/// A request on the gateway listener. `site` is the site's address, `own` the gateway's.
-pub(crate) fn route(
-    s: &mut State,
-    site: SocketAddr,
-    own: SocketAddr,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
+/// `POST /oauth/token` (`auth.atlassian.com`).
+pub(crate) async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut s = app.lock();
+    let s = &mut *s;
+    s.token_requests += 1;
+    let (clients, lifetime) = (&s.config.oauth_clients, s.config.token_lifetime);
+    oauth::token(clients, lifetime, &mut s.tokens, &headers, &body)
+}
+
+/// `/ex/jira/{cloudId}/...` outside `rest/api/{version}/`: the gateway's checks, then
+/// Jira's 404.
+pub(crate) async fn elsewhere(
+    State(app): State<App>,
+    RawPath(site): RawPath<CloudId>,
+    headers: HeaderMap,
 ) -> Response {
-    let not_found = || gateway_error(StatusCode::NOT_FOUND, "Not Found");
-    if s.config.flavor != Flavor::Cloud {
-        return not_found();
+    let s = app.lock();
+    match auth::gateway_caller(&s, &site.cloud_id, &headers, None) {
+        Ok(_) => jira_not_found(s.config.flavor),
+        Err(refusal) => refusal.into_response(),
     }
-    let path = uri.path();
-    if path == "/oauth/token" && method == Method::POST {
-        return oauth::token(s, headers, body);
-    }
-    let Some(rest) = path.strip_prefix("/ex/jira/") else {
-        return not_found();
-    };
-    let (cloud_id, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    if cloud_id != s.config.cloud_id {
-        return (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({"errorMessage": "Site temporarily unavailable"})),
-        )
-            .into_response();
-    }
-    let Some((user, held)) = credentials(s, headers) else {
-        return unauthorized();
-    };
-    let tail = format!("/{tail}");
-    let operation = tail
-        .strip_prefix("/rest/api/")
-        .and_then(|r| r.split_once('/'))
-        .filter(|(version, _)| matches!(*version, "2" | "3"))
-        .map(|(_, op)| op);
-    if let Some(need) = operation.and_then(|op| scopes::required(method.as_str(), op)) {
-        if !scopes::satisfied(&need, &held) {
-            let mut resp = gateway_error(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized; scope does not match",
-            );
-            resp.headers_mut().insert(
-                "x-failure-category",
-                "FAILURE_CLIENT_SCOPE_CHECK".parse().expect("header value"),
-            );
-            return resp;
-        }
-    }
-    let base = format!("http://{own}/ex/jira/{cloud_id}");
-    let site = Site {
-        addr: site,
-        base: &base,
-    };
-    let query = router::params(uri);
-    router::rest_api(s, site, method, &tail, &query, headers, body, Some(user))
 }

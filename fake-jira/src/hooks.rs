@@ -1,15 +1,19 @@
-//! Test hooks on the issue lifecycle: read an issue, put it in a status, backdate it, count
-//! the transitions applied. They change state directly (no workflow rules, no
-//! post-functions) except that an issue out of the done category never keeps a resolution.
-//! An unknown issue key or a malformed timestamp panics: the test is wrong.
+//! Test hooks on the issue lifecycle (read an issue, put it in a status, backdate it, count
+//! the transitions applied) and on the gateway's OAuth credentials. They change state
+//! directly (no workflow rules, no post-functions) except that an issue out of the done
+//! category never keeps a resolution. An unknown issue key, OAuth client or a malformed
+//! timestamp panics: the test is wrong.
 
-use crate::{jira_now, parse_jira_time, FakeJira, Issue, State, Status};
+use crate::clock::{jira_now, parse_jira_time};
+use crate::fake::FakeJira;
+use crate::issue::Issue;
+use crate::lookup;
+use crate::state::State;
+use crate::workflow::Status;
+use tokio::time::Instant;
 
 fn issue_mut<'a>(s: &'a mut State, key: &str) -> &'a mut Issue {
-    s.issues
-        .iter_mut()
-        .find(|i| i.key == key || i.id == key)
-        .unwrap_or_else(|| panic!("fake Jira has no issue {key}"))
+    lookup::issue_mut(s, key).unwrap_or_else(|| panic!("fake Jira has no issue {key}"))
 }
 
 fn checked(ts: &str) -> String {
@@ -23,12 +27,7 @@ fn checked(ts: &str) -> String {
 impl FakeJira {
     /// The issue with this key or id, as the fake holds it now.
     pub fn issue(&self, key: &str) -> Option<Issue> {
-        self.with(|s| {
-            s.issues
-                .iter()
-                .find(|i| i.key == key || i.id == key)
-                .cloned()
-        })
+        self.with(|s| lookup::issue(s, key).cloned())
     }
 
     /// Every issue, the seeded SEC-1 and SEC-42 included, in creation order.
@@ -90,5 +89,33 @@ impl FakeJira {
     pub fn set_updated_at(&self, key: &str, jira_timestamp: &str) {
         let ts = checked(jira_timestamp);
         self.with(|s| issue_mut(s, key).updated = ts)
+    }
+}
+
+impl FakeJira {
+    /// Requests to the gateway's `/oauth/token` so far, whatever their outcome.
+    pub fn token_requests(&self) -> usize {
+        self.with(|s| s.token_requests)
+    }
+
+    /// Every access token issued so far expires now (the next use answers 401).
+    pub fn expire_tokens(&self) {
+        let now = Instant::now();
+        self.with(|s| s.tokens.iter_mut().for_each(|t| t.expires_at = now))
+    }
+
+    /// The service account behind `client_id` loses access to the Jira app: the token
+    /// endpoint answers it 403 and its access tokens stop working (401 at the gateway).
+    /// Panics when there is no such client: the test is wrong.
+    pub fn revoke_app(&self, client_id: &str) {
+        self.with(|s| {
+            let client = s
+                .config
+                .oauth_clients
+                .iter_mut()
+                .find(|c| c.client_id == client_id)
+                .unwrap_or_else(|| panic!("fake Jira has no OAuth client {client_id}"));
+            client.jira_access = false;
+        })
     }
 }

@@ -2,11 +2,14 @@
 //! create metadata, issues, the user's permissions. A user without Browse Projects sees
 //! 404s, as in Jira.
 
-use crate::router::{param, Params};
+use crate::config::FieldKind;
+use crate::errors::{jira_error, no_project, no_such_issue};
+use crate::flavor::Flavor;
+use crate::lookup::{self, blind, may_transition, visible_project};
+use crate::query::{param, Params};
 use crate::search::{issue_fields, requested_fields};
-use crate::transitions::may_transition;
+use crate::state::State;
 use crate::workflow::status_json;
-use crate::{jira_error, FieldKind, Flavor, Project, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -16,17 +19,8 @@ pub(crate) fn issue_type_id(i: usize) -> String {
     (10_001 + i).to_string()
 }
 
-pub(crate) fn blind(s: &State, user: &str) -> bool {
-    s.config.blind_users.iter().any(|u| u == user)
-}
-
 pub(crate) fn project(s: &State, user: &str, key: &str) -> Response {
-    let found = s
-        .config
-        .projects
-        .iter()
-        .find(|p| p.key == key || p.id == key);
-    match found {
+    match lookup::project(s, key) {
         Some(p) if !blind(s, user) => axum::Json(json!({
             "id": p.id,
             "key": p.key,
@@ -34,11 +28,7 @@ pub(crate) fn project(s: &State, user: &str, key: &str) -> Response {
             "issueTypes": p.issue_types.iter().enumerate().map(|(i, t)| json!({"id": issue_type_id(i), "name": t, "subtask": false})).collect::<Vec<_>>(),
         }))
         .into_response(),
-        _ => jira_error(
-            StatusCode::NOT_FOUND,
-            &[&format!("No project could be found with key '{key}'.")],
-            &BTreeMap::new(),
-        ),
+        _ => no_project(key),
     }
 }
 
@@ -50,18 +40,8 @@ pub(crate) fn createmeta(s: &State, user: &str, rest: &str) -> Response {
     else {
         return jira_error(StatusCode::NOT_FOUND, &["null for uri"], &BTreeMap::new());
     };
-    let Some(project) = s
-        .config
-        .projects
-        .iter()
-        .find(|p| p.key == key || p.id == key)
-        .filter(|_| !blind(s, user))
-    else {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            &[&format!("No project could be found with key '{key}'.")],
-            &BTreeMap::new(),
-        );
+    let Some(project) = visible_project(s, user, key) else {
+        return no_project(key);
     };
     if !(0..project.issue_types.len()).any(|i| issue_type_id(i) == type_id) {
         return jira_error(
@@ -104,7 +84,7 @@ pub(crate) fn issue(
         None => json!({}),
     };
     let which = requested_fields(&asked, false);
-    match s.issues.iter().find(|i| i.key == key || i.id == key) {
+    match lookup::issue(s, key) {
         Some(i) if !blind(s, user) => axum::Json(json!({
             "id": i.id,
             "key": i.key,
@@ -112,28 +92,8 @@ pub(crate) fn issue(
             "fields": issue_fields(s, i, &which, base, api),
         }))
         .into_response(),
-        _ => jira_error(
-            StatusCode::NOT_FOUND,
-            &["Issue does not exist or you do not have permission to see it."],
-            &BTreeMap::new(),
-        ),
+        _ => no_such_issue(),
     }
-}
-
-fn visible_project<'a>(s: &'a State, user: &str, key: &str) -> Option<&'a Project> {
-    s.config
-        .projects
-        .iter()
-        .find(|p| p.key == key || p.id == key)
-        .filter(|_| !blind(s, user))
-}
-
-fn no_project(key: &str) -> Response {
-    jira_error(
-        StatusCode::NOT_FOUND,
-        &[&format!("No project could be found with key '{key}'.")],
-        &BTreeMap::new(),
-    )
 }
 
 /// `project/{key}/statuses`: per issue type, the statuses of its workflow (one workflow

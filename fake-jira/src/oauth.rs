@@ -16,12 +16,12 @@
 //!   the Jira app (`FakeJira::revoke_app`): 403 `unauthorized_client`, invented (real
 //!   Atlassian may well issue the token and refuse it at the gateway instead).
 
-use crate::{FakeJira, State};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// A service account's OAuth 2.0 credential.
@@ -76,14 +76,16 @@ pub(crate) struct IssuedToken {
 
 /// Who a Bearer access token stands for, with its scopes: None when it is unknown, expired,
 /// or its credential is gone or has lost access to Jira.
-pub(crate) fn bearer(s: &State, token: &str) -> Option<(String, Vec<String>)> {
-    let issued = s.tokens.iter().find(|t| t.token == token)?;
+pub(crate) fn bearer(
+    tokens: &[IssuedToken],
+    clients: &[OAuthClient],
+    token: &str,
+) -> Option<(String, Vec<String>)> {
+    let issued = tokens.iter().find(|t| t.token == token)?;
     if Instant::now() >= issued.expires_at {
         return None;
     }
-    let client = s
-        .config
-        .oauth_clients
+    let client = clients
         .iter()
         .find(|c| c.client_id == issued.client_id && c.jira_access)?;
     Some((client.account.clone(), client.scopes.clone()))
@@ -150,9 +152,15 @@ fn parameters(headers: &HeaderMap, body: &Bytes) -> Option<BTreeMap<String, Stri
     )
 }
 
-/// `POST /oauth/token`.
-pub(crate) fn token(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Response {
-    s.token_requests += 1;
+/// `POST /oauth/token`: a client credentials grant for one of `clients`, its token (living
+/// `lifetime`) added to `tokens`.
+pub(crate) fn token(
+    clients: &[OAuthClient],
+    lifetime: Duration,
+    tokens: &mut Vec<IssuedToken>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let Some(p) = parameters(headers, body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -186,9 +194,7 @@ pub(crate) fn token(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Respons
         );
     };
     let secret = get("client_secret").unwrap_or("");
-    let Some(client) = s
-        .config
-        .oauth_clients
+    let Some(client) = clients
         .iter()
         .find(|c| c.client_id == client_id && c.client_secret == secret)
         .cloned()
@@ -212,8 +218,7 @@ pub(crate) fn token(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Respons
     let access_token: String = std::iter::repeat_with(fastrand::alphanumeric)
         .take(64)
         .collect();
-    let lifetime = s.config.token_lifetime;
-    s.tokens.push(IssuedToken {
+    tokens.push(IssuedToken {
         token: access_token.clone(),
         client_id: client.client_id.clone(),
         expires_at: Instant::now() + lifetime,
@@ -229,32 +234,4 @@ pub(crate) fn token(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Respons
         })),
     )
         .into_response()
-}
-
-impl FakeJira {
-    /// Requests to the gateway's `/oauth/token` so far, whatever their outcome.
-    pub fn token_requests(&self) -> usize {
-        self.with(|s| s.token_requests)
-    }
-
-    /// Every access token issued so far expires now (the next use answers 401).
-    pub fn expire_tokens(&self) {
-        let now = Instant::now();
-        self.with(|s| s.tokens.iter_mut().for_each(|t| t.expires_at = now))
-    }
-
-    /// The service account behind `client_id` loses access to the Jira app: the token
-    /// endpoint answers it 403 and its access tokens stop working (401 at the gateway).
-    /// Panics when there is no such client: the test is wrong.
-    pub fn revoke_app(&self, client_id: &str) {
-        self.with(|s| {
-            let client = s
-                .config
-                .oauth_clients
-                .iter_mut()
-                .find(|c| c.client_id == client_id)
-                .unwrap_or_else(|| panic!("fake Jira has no OAuth client {client_id}"));
-            client.jira_access = false;
-        })
-    }
 }

@@ -1,6 +1,7 @@
 //! `GET /` and `GET /browse/KEY`: the issues received, as pages a person can read.
 
-use crate::{Issue, State};
+use crate::issue::Issue;
+use crate::state::State;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 

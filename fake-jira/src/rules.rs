@@ -1,6 +1,13 @@
-//! What Jira accepts and rejects for create, edit and comment, with Jira's messages.
+//! What Jira accepts and rejects when an issue is created or edited, with Jira's messages.
 
-use crate::{adf, jira_error, jira_now, Comment, FieldKind, Flavor, Issue, State};
+use crate::adf;
+use crate::clock::jira_now;
+use crate::config::FieldKind;
+use crate::errors::{jira_error, no_such_issue};
+use crate::flavor::Flavor;
+use crate::issue::Issue;
+use crate::lookup::{self, issue_mut};
+use crate::state::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -80,13 +87,10 @@ pub(crate) fn create_issue(
     let mut errors: BTreeMap<String, String> = BTreeMap::new();
     let mut messages: Vec<&str> = Vec::new();
 
-    let project = fields.get("project").and_then(name_or_id).and_then(|k| {
-        s.config
-            .projects
-            .iter()
-            .find(|p| p.key == k || p.id == k)
-            .cloned()
-    });
+    let project = fields
+        .get("project")
+        .and_then(name_or_id)
+        .and_then(|k| lookup::project(s, &k).cloned());
     let Some(project) = project else {
         errors.insert(
             "project".into(),
@@ -190,7 +194,7 @@ pub(crate) fn create_issue(
     }
     if let Some(parent) = fields.get("parent") {
         let key = name_or_id(parent).unwrap_or_default();
-        if !s.issues.iter().any(|i| i.key == key || i.id == key) {
+        if lookup::issue(s, &key).is_none() {
             errors.insert("parent".into(), "Could not find issue by id or key.".into());
         }
     }
@@ -287,108 +291,10 @@ pub(crate) fn create_issue(
         .into_response()
 }
 
-/// Checks a comment body for API version `api`; None when it is fine.
-pub(crate) fn comment_error(api: u8, body: &Value) -> Option<String> {
-    match (api, body) {
-        (3, Value::Object(_)) => adf::validate(body)
-            .err()
-            .map(|_| "INVALID_INPUT".to_string()),
-        (3, _) => Some(
-            "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
-                .to_string(),
-        ),
-        (_, Value::String(t)) if !t.trim().is_empty() => None,
-        _ => Some("Comment body can not be empty!".to_string()),
-    }
-}
-
-/// The issue with this key or id.
-pub(crate) fn find_issue<'a>(s: &'a mut State, key: &str) -> Option<&'a mut Issue> {
-    s.issues.iter_mut().find(|i| i.key == key || i.id == key)
-}
-
-pub(crate) fn no_such_issue() -> Response {
-    jira_error(
-        StatusCode::NOT_FOUND,
-        &["Issue does not exist or you do not have permission to see it."],
-        &BTreeMap::new(),
-    )
-}
-
-/// `GET issue/{key}/comment` (`startAt`, `maxResults` up to 5000, `orderBy` `created`,
-/// `-created` or `+created`): a page of `PageOfComments`.
-pub(crate) fn list_comments(s: &mut State, key: &str, query: &crate::router::Params) -> Response {
-    use crate::router::param;
-    let Some(issue) = find_issue(s, key) else {
-        return no_such_issue();
-    };
-    let number = |name: &str, default: usize| -> Result<usize, String> {
-        match param(query, name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("The value '{v}' is not valid for the parameter '{name}'.")),
-        }
-    };
-    let (start, max) = match (number("startAt", 0), number("maxResults", 5000)) {
-        (Ok(a), Ok(b)) => (a, b.min(5000)),
-        (Err(m), _) | (_, Err(m)) => {
-            return jira_error(StatusCode::BAD_REQUEST, &[&m], &BTreeMap::new())
-        }
-    };
-    let mut all: Vec<(usize, &crate::Comment)> = issue.comments.iter().enumerate().collect();
-    match param(query, "orderBy") {
-        None | Some("created") | Some("+created") => {}
-        Some("-created") => all.reverse(),
-        Some(other) => {
-            return jira_error(
-                StatusCode::BAD_REQUEST,
-                &[&format!(
-                    "The orderBy '{other}' is not supported: use created, -created or +created."
-                )],
-                &BTreeMap::new(),
-            )
-        }
-    }
-    let total = all.len();
-    let page: Vec<Value> = all
-        .into_iter()
-        .skip(start)
-        .take(max)
-        .map(|(i, c)| json!({"id": (20_001 + i).to_string(), "body": c.body, "created": c.created, "updated": c.created}))
-        .collect();
-    axum::Json(json!({"startAt": start, "maxResults": max, "total": total, "comments": page}))
-        .into_response()
-}
-
-pub(crate) fn add_comment(s: &mut State, api: u8, key: &str, body: &Value) -> Response {
-    let Some(issue) = find_issue(s, key) else {
-        return no_such_issue();
-    };
-    let comment = body.get("body").cloned().unwrap_or(Value::Null);
-    if let Some(e) = comment_error(api, &comment) {
-        let mut errors = BTreeMap::new();
-        errors.insert("comment".to_string(), e);
-        return jira_error(StatusCode::BAD_REQUEST, &[], &errors);
-    }
-    let now = jira_now();
-    issue.comments.push(Comment {
-        body: comment,
-        created: now.clone(),
-    });
-    issue.updated = now;
-    let id = 20_000 + issue.comments.len();
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"id": id.to_string()})),
-    )
-        .into_response()
-}
-
 /// `PUT /issue/{key}`: only `update.labels`, with `add`, `remove` and `set` operations
 /// applied in order (removing a label the issue lacks is no error, as in Jira).
 pub(crate) fn edit_issue(s: &mut State, key: &str, body: &Value) -> Response {
-    let Some(issue) = find_issue(s, key) else {
+    let Some(issue) = issue_mut(s, key) else {
         return no_such_issue();
     };
     let Some(ops) = body.pointer("/update/labels").and_then(Value::as_array) else {

@@ -2,8 +2,11 @@
 //! the fields asked for) and Server/DC's `/rest/api/2/search` (`startAt`, `total`, every
 //! navigable field by default), over the small JQL this fake understands.
 
-use crate::workflow::{issue_status, resolution_json, status_json};
-use crate::{jira_error, parse_jira_time, Issue, State};
+use crate::clock::parse_jira_time;
+use crate::errors::jira_error;
+use crate::issue::{issue_status, Issue};
+use crate::state::State;
+use crate::workflow::{resolution_json, status_json};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};

@@ -1,7 +1,7 @@
 //! The Secrets Manager stand-in: `GetSecretValue` (AWS JSON 1.1), answered on the Jira
 //! listener so a function under test can be pointed at it.
 
-use crate::State;
+use crate::state::State;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,26 +1,21 @@
 //! The listeners: the site (`FakeJira::start_on`) and the Atlassian gateway
-//! (`FakeJira::start_gateway_on`), sharing one state. Each request goes through the same
-//! plumbing: latency, scripted and random faults, routing, and the record of what came in.
+//! (`FakeJira::start_gateway_on`), sharing one state. Every request, whatever its route,
+//! goes through the same plumbing around it (`plumbing`): latency, scripted and random
+//! faults, and the record of what came in.
 
-use crate::faults::{self, FaultKind};
-use crate::{gateway, jira_error, router, FakeJira, Listener, Recorded, State};
-use axum::body::Bytes;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use crate::errors::jira_error;
+use crate::extract::App;
+use crate::faults::{self, Fault, FaultKind};
+use crate::routes;
+use crate::state::{self, Listener, Recorded, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-
-/// Where a request came in, and the site it belongs to.
-#[derive(Clone, Copy)]
-struct Ctx {
-    listener: Listener,
-    /// This listener's address.
-    own: SocketAddr,
-    /// The site's address (its base URL is Jira's `baseUrl`).
-    site: SocketAddr,
-}
 
 /// Serves `listener` until the process ends.
 pub(crate) fn spawn(
@@ -30,83 +25,71 @@ pub(crate) fn spawn(
     site: SocketAddr,
 ) {
     let own = listener.local_addr().unwrap_or(site);
-    let ctx = Ctx {
+    let app = App {
+        state,
         listener: kind,
         own,
         site,
     };
-    let app = axum::Router::new().fallback(
-        move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
-              method: Method,
-              uri: Uri,
-              headers: HeaderMap,
-              body: Bytes| {
-            let state = state.clone();
-            async move { handle(state, ctx, peer, method, uri, headers, body).await }
-        },
-    );
+    let routes = match kind {
+        Listener::Site => routes::site(),
+        Listener::Gateway => routes::gateway(&app),
+    };
+    let router = routes
+        .layer(from_fn_with_state(app.clone(), plumbing))
+        .with_state(app);
     tokio::spawn(async move {
         let _ = axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await;
     });
 }
 
-impl FakeJira {
-    /// Starts the Atlassian gateway on 127.0.0.1 with a free port (another host than the
-    /// site, as `api.atlassian.com` is); answers its base URL (`http://127.0.0.1:PORT`), to
-    /// be used for both `ATLASSIAN_API_URL` and `ATLASSIAN_AUTH_URL`.
-    pub async fn start_gateway(&self) -> String {
-        self.start_gateway_on("127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("bind the fake Atlassian gateway")
-    }
-
-    /// Starts the gateway on `addr`; answers its base URL. A Server/DC fake's gateway
-    /// answers 404 to everything.
-    pub async fn start_gateway_on(&self, addr: SocketAddr) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let bound = listener.local_addr()?;
-        spawn(listener, self.state.clone(), Listener::Gateway, self.addr);
-        Ok(format!("http://{bound}"))
-    }
-}
-
 /// Jira's REST API, on the site or through the gateway (what latency and random faults
 /// apply to).
-pub(crate) fn is_jira_api(path: &str) -> bool {
+fn is_jira_api(path: &str) -> bool {
     path.starts_with("/rest/") || path.starts_with("/ex/jira/")
 }
 
-async fn handle(
-    state: Arc<Mutex<State>>,
-    ctx: Ctx,
-    peer: SocketAddr,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+/// The fault this request meets: the first scripted one for its path, else maybe a random
+/// one (Jira's REST API only).
+fn fault_for(s: &mut State, path: &str) -> Option<Fault> {
+    let pos = s
+        .faults
+        .iter()
+        .position(|f| f.path.is_empty() || path.contains(&f.path));
+    if let Some(scripted) = pos.and_then(|i| s.faults.remove(i)) {
+        return Some(scripted);
+    }
+    let random = s.config.random_faults.clone()?;
+    if !is_jira_api(path) {
+        return None;
+    }
+    faults::random_fault(&random, &mut s.rng, path)
+}
+
+/// Around every route: the body read whole (as axum reads it, within its 2 MB default), the
+/// latency, a fault, the route's answer recorded, and what the fault does after it.
+async fn plumbing(
+    axum::extract::State(app): axum::extract::State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
 ) -> Response {
-    let path = uri.path().to_string();
-    let latency = state
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .config
-        .latency;
+    let (parts, body) = req.into_parts();
+    let body = match Bytes::from_request(Request::new(body), &()).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let path = parts.uri.path().to_string();
+    let headers = parts.headers.clone();
+    let latency = app.lock().config.latency;
     if !latency.is_zero() && is_jira_api(&path) {
         tokio::time::sleep(latency).await;
     }
-    let fault = {
-        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        let pos = s
-            .faults
-            .iter()
-            .position(|f| f.path.is_empty() || path.contains(&f.path));
-        let scripted = pos.and_then(|i| s.faults.remove(i));
-        scripted.or_else(|| faults::random_fault(&mut s, &path))
-    };
+    let fault = fault_for(&mut app.lock(), &path);
     let mut no_answer = false;
     let mut answer_late = None;
     let mut reset = false;
@@ -118,7 +101,7 @@ async fn handle(
             } => {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                record(&state, ctx, peer, &path, &headers, status.as_u16());
+                record(&app, peer, &path, &headers, status.as_u16());
                 let mut resp = jira_error(status, &["Injected fault"], &BTreeMap::new());
                 if let Some(secs) = retry_after {
                     resp.headers_mut().insert("retry-after", secs.into());
@@ -130,28 +113,17 @@ async fn handle(
             FaultKind::AnswerLate(d) => answer_late = Some(d),
             FaultKind::ResetAfterSuccess => reset = true,
             FaultKind::Redirect(location) => {
-                record(&state, ctx, peer, &path, &headers, 302);
+                record(&app, peer, &path, &headers, 302);
                 return (StatusCode::FOUND, [("location", location)]).into_response();
             }
         }
     }
-    let resp = {
-        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        let resp = match ctx.listener {
-            Listener::Site => router::route(&mut s, ctx.site, &method, &uri, &headers, &body),
-            Listener::Gateway => {
-                gateway::route(&mut s, ctx.site, ctx.own, &method, &uri, &headers, &body)
-            }
-        };
-        let status = resp.status().as_u16();
-        drop(s);
-        // Secrets Manager calls are counted apart: `requests` is what Jira received.
-        let secrets_call = ctx.listener == Listener::Site && headers.contains_key("x-amz-target");
-        if !secrets_call {
-            record(&state, ctx, peer, &path, &headers, status);
-        }
-        resp
-    };
+    let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
+    // Secrets Manager and SQS calls are counted apart: `requests` is what Jira received.
+    let aws_call = app.listener == Listener::Site && headers.contains_key("x-amz-target");
+    if !aws_call {
+        record(&app, peer, &path, &headers, resp.status().as_u16());
+    }
     if no_answer {
         // The connection stays open until the client gives up; hyper then drops this.
         std::future::pending::<()>().await;
@@ -169,17 +141,9 @@ async fn handle(
     resp
 }
 
-fn record(
-    state: &Arc<Mutex<State>>,
-    ctx: Ctx,
-    peer: SocketAddr,
-    path: &str,
-    headers: &HeaderMap,
-    status: u16,
-) {
-    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-    s.requests.push(Recorded {
-        listener: ctx.listener,
+fn record(app: &App, peer: SocketAddr, path: &str, headers: &HeaderMap, status: u16) {
+    state::lock(&app.state).requests.push(Recorded {
+        listener: app.listener,
         peer_port: peer.port(),
         path: path.to_string(),
         authorization: headers

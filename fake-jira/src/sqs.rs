@@ -2,7 +2,6 @@
 //! listener beside Secrets Manager, so that a function under test can be pointed at it with
 //! `AWS_ENDPOINT_URL_SQS` and a test can see which messages it held, and for how long.
 
-use crate::State;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +24,13 @@ fn aws_error(kind: &str, message: &str) -> Response {
         .into_response()
 }
 
-pub(crate) fn sqs(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Response {
+/// An SQS call: `ChangeMessageVisibility` is added to `changes`, unless SQS `refuses` them.
+pub(crate) fn sqs(
+    changes: &mut Vec<VisibilityChange>,
+    refuses: bool,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -53,13 +58,13 @@ pub(crate) fn sqs(s: &mut State, headers: &HeaderMap, body: &Bytes) -> Response 
             "Value for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.",
         );
     };
-    if s.sqs_refuses {
+    if refuses {
         return aws_error(
             "ReceiptHandleIsInvalid",
             "The input receipt handle is invalid.",
         );
     }
-    s.visibility_changes.push(VisibilityChange {
+    changes.push(VisibilityChange {
         queue_url,
         receipt_handle,
         seconds,

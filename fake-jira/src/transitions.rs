@@ -1,20 +1,19 @@
 //! `GET` and `POST /issue/{key}/transitions`: the transitions open from an issue's status,
 //! and taking one, with the resolution on its screen checked as Jira checks it.
 
-use crate::router::{param, Params};
-use crate::rules::{comment_error, find_issue, no_such_issue};
-use crate::workflow::{issue_status, resolution_id, status_json, Transition};
-use crate::{jira_error, jira_now, meta, Comment, Flavor, State};
+use crate::clock::jira_now;
+use crate::comments::comment_error;
+use crate::errors::{jira_error, no_such_issue};
+use crate::flavor::Flavor;
+use crate::issue::{issue_status, Comment};
+use crate::lookup::{blind, issue_index, issue_mut, may_transition};
+use crate::query::{param, Params};
+use crate::state::State;
+use crate::workflow::{resolution_id, status_json, Transition};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-
-/// Users who may transition: not read-only, not without Transition Issues.
-pub(crate) fn may_transition(s: &State, user: &str) -> bool {
-    let c = &s.config;
-    !c.read_only_users.iter().any(|u| u == user) && !c.no_transition_users.iter().any(|u| u == user)
-}
 
 /// The transitions `user` may take on the issue at `index`, in workflow order.
 fn offered<'a>(s: &'a State, user: &str, index: usize) -> Vec<&'a Transition> {
@@ -65,10 +64,10 @@ pub(crate) fn list(
     query: &Params,
     base: &str,
 ) -> Response {
-    let Some(index) = s.issues.iter().position(|i| i.key == key || i.id == key) else {
+    let Some(index) = issue_index(s, key) else {
         return no_such_issue();
     };
-    if meta::blind(s, user) {
+    if blind(s, user) {
         return no_such_issue();
     }
     let expand_fields = param(query, "expand")
@@ -158,10 +157,10 @@ fn read_resolution(s: &State, v: &Value) -> Result<Option<String>, String> {
 }
 
 pub(crate) fn apply(s: &mut State, api: u8, user: &str, key: &str, body: &Value) -> Response {
-    let Some(index) = s.issues.iter().position(|i| i.key == key || i.id == key) else {
+    let Some(index) = issue_index(s, key) else {
         return no_such_issue();
     };
-    if meta::blind(s, user) {
+    if blind(s, user) {
         return no_such_issue();
     }
     let no_errors = BTreeMap::new();
@@ -269,7 +268,7 @@ pub(crate) fn apply(s: &mut State, api: u8, user: &str, key: &str, body: &Value)
         .cloned()
         .unwrap_or_else(|| issue_status(wf, &s.issues[index]));
     let now = jira_now();
-    let issue = find_issue(s, key).expect("found above");
+    let issue = issue_mut(s, key).expect("found above");
     issue.move_to(&target, &now);
     if asked.is_some() {
         issue.resolve(resolution, &now);

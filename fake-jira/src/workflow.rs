@@ -2,7 +2,7 @@
 //! transitions between them, the resolution on a transition's screen and the post-function
 //! that sets one. Defaults: Cloud's simplified workflow and Server/DC's classic one.
 
-use crate::{Flavor, Issue};
+use crate::flavor::Flavor;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,36 +225,6 @@ pub(crate) fn status_json(base: &str, api: u8, s: &Status) -> Value {
         "id": s.id,
         "statusCategory": category_json(base, api, &s.category),
     })
-}
-
-/// The issue's status as the workflow knows it (a status the workflow no longer has keeps
-/// its name and category, id "0").
-pub(crate) fn issue_status(wf: &Workflow, issue: &Issue) -> Status {
-    wf.status(&issue.status)
-        .filter(|s| s.category == issue.status_category)
-        .cloned()
-        .unwrap_or_else(|| status("0", &issue.status, &issue.status_category))
-}
-
-impl Issue {
-    /// Puts the issue in `to`. Leaving the done category clears the resolution and its
-    /// date, as Jira's workflows do on reopening.
-    pub(crate) fn move_to(&mut self, to: &Status, now: &str) {
-        self.status = to.name.clone();
-        self.status_category = to.category.clone();
-        if to.category != "done" {
-            self.resolution = None;
-            self.resolutiondate = None;
-        }
-        self.updated = now.to_string();
-    }
-
-    /// Sets (or clears) the resolution; the resolution date follows it.
-    pub(crate) fn resolve(&mut self, resolution: Option<String>, now: &str) {
-        self.resolutiondate = resolution.as_ref().map(|_| now.to_string());
-        self.resolution = resolution;
-        self.updated = now.to_string();
-    }
 }
 
 #[cfg(test)]
