@@ -91,7 +91,7 @@ pub(crate) async fn edit_issue(RawPath(i): RawPath<Key>, call: Call) -> Response
 /// `issue/createmeta/{project}/issuetypes/{issueTypeId}`, read by `meta::createmeta`
 /// (which answers Jira's 404 to any other shape).
 pub(crate) async fn createmeta(RawPath(r): RawPath<Rest>, call: Call) -> Response {
-    call.answer(|s, c| meta::createmeta(s, &c.user, &r.rest))
+    call.answer(|s, c| meta::createmeta(s, &c.user, &r.rest, &c.query))
 }
 
 pub(crate) async fn transitions(RawPath(i): RawPath<Key>, call: Call) -> Response {

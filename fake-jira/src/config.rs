@@ -13,6 +13,22 @@ pub enum FieldKind {
     Number,
     /// A select list with these option values.
     Select(Vec<String>),
+    MultiSelect(Vec<String>),
+    /// Parents and their children.
+    Cascading(Vec<(String, Vec<String>)>),
+    /// A single line.
+    Text,
+    /// Paragraphs (ADF on v3).
+    TextArea,
+    Date,
+    DateTime,
+    User,
+    /// An array of strings without whitespace.
+    Labels,
+    /// The project's components, by name.
+    Components(Vec<String>),
+    /// The project's versions, by name.
+    Versions(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -22,8 +38,13 @@ pub struct Project {
     pub issue_types: Vec<String>,
     /// Server/DC priority scheme: the priorities this project may use (None: all).
     pub priorities: Option<Vec<String>>,
-    /// Custom fields on the create screen.
+    /// Fields on the create screen beyond summary, description, priority, labels, parent
+    /// and links (custom fields and system ones such as components).
     pub screen_fields: BTreeMap<String, FieldKind>,
+    /// The names Jira shows for screen fields (the id when not named).
+    pub field_names: BTreeMap<String, String>,
+    /// Screen fields a create must set.
+    pub required_fields: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +118,50 @@ impl Config {
             ),
         );
         screen_fields.insert("customfield_10052".to_string(), FieldKind::Number);
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let more = [
+            (
+                "customfield_10060",
+                "Team",
+                FieldKind::Select(strings(&["Red", "Blue", "SOC"])),
+            ),
+            ("customfield_10061", "Story Points", FieldKind::Number),
+            (
+                "customfield_10062",
+                "Impact",
+                FieldKind::Cascading(vec![
+                    ("High".into(), strings(&["Data", "Service"])),
+                    ("Low".into(), strings(&["Data"])),
+                ]),
+            ),
+            (
+                "customfield_10063",
+                "Affected Systems",
+                FieldKind::MultiSelect(strings(&["web", "db", "vpn"])),
+            ),
+            ("customfield_10064", "Analyst Notes", FieldKind::TextArea),
+            ("customfield_10065", "First Seen", FieldKind::DateTime),
+            ("customfield_10066", "Tags", FieldKind::Labels),
+            ("customfield_10067", "Runbook", FieldKind::Text),
+            (
+                "components",
+                "Components",
+                FieldKind::Components(strings(&["SOC", "Cloud", "Identity"])),
+            ),
+            (
+                "fixVersions",
+                "Fix versions",
+                FieldKind::Versions(strings(&["1.0", "2.0"])),
+            ),
+            ("duedate", "Due date", FieldKind::Date),
+            ("assignee", "Assignee", FieldKind::User),
+            ("environment", "Environment", FieldKind::TextArea),
+        ];
+        let mut field_names = BTreeMap::new();
+        for (id, name, kind) in more {
+            screen_fields.insert(id.to_string(), kind);
+            field_names.insert(id.to_string(), name.to_string());
+        }
         Config {
             flavor,
             users: HashMap::from([(DEMO_USER.to_string(), DEMO_TOKEN.to_string())]),
@@ -113,6 +178,8 @@ impl Config {
                     .collect(),
                 priorities: None,
                 screen_fields,
+                field_names,
+                required_fields: vec![],
             }],
             priorities: ["Highest", "High", "Medium", "Low", "Lowest"]
                 .iter()

@@ -44,6 +44,7 @@ mod lookup;
 mod meta;
 mod page;
 mod rules;
+mod screen;
 mod search;
 mod secrets;
 mod transitions;

@@ -2,11 +2,11 @@
 //! create metadata, issues, the user's permissions. A user without Browse Projects sees
 //! 404s, as in Jira.
 
-use crate::config::FieldKind;
 use crate::errors::{jira_error, no_project, no_such_issue};
 use crate::flavor::Flavor;
 use crate::lookup::{self, blind, may_transition, visible_project};
 use crate::query::{param, Params};
+use crate::screen;
 use crate::search::{issue_fields, requested_fields};
 use crate::state::State;
 use crate::workflow::status_json;
@@ -32,16 +32,40 @@ pub(crate) fn project(s: &State, user: &str, key: &str) -> Response {
     }
 }
 
-/// `createmeta/{project}/issuetypes/{issueTypeId}`: the fields on the create screen.
-pub(crate) fn createmeta(s: &State, user: &str, rest: &str) -> Response {
+/// `createmeta/{project}/issuetypes` (the project's issue types) and
+/// `createmeta/{project}/issuetypes/{issueTypeId}` (the fields on its create screen), paged
+/// by `startAt` and `maxResults` as Jira pages them.
+pub(crate) fn createmeta(s: &State, user: &str, rest: &str, query: &Params) -> Response {
     let mut parts = rest.split('/');
-    let (Some(key), Some("issuetypes"), Some(type_id), None) =
+    let (Some(key), Some("issuetypes"), type_id, None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return jira_error(StatusCode::NOT_FOUND, &["null for uri"], &BTreeMap::new());
     };
     let Some(project) = visible_project(s, user, key) else {
         return no_project(key);
+    };
+    let number = |k: &str, default: usize| {
+        param(query, k)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let (start, max) = (number("startAt", 0), number("maxResults", 50));
+    let Some(type_id) = type_id else {
+        let types: Vec<Value> = project
+            .issue_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"id": issue_type_id(i), "name": t, "subtask": false}))
+            .collect();
+        return axum::Json(screen::page(
+            s.config.flavor,
+            "issueTypes",
+            types,
+            start,
+            max,
+        ))
+        .into_response();
     };
     if !(0..project.issue_types.len()).any(|i| issue_type_id(i) == type_id) {
         return jira_error(
@@ -52,22 +76,12 @@ pub(crate) fn createmeta(s: &State, user: &str, rest: &str) -> Response {
     }
     let mut fields: Vec<Value> = ["summary", "description", "priority", "labels", "parent", "issuelinks"]
         .iter()
-        .map(|f| json!({"fieldId": f, "name": f, "required": *f == "summary", "schema": {"type": "string"}}))
+        .map(|f| json!({"fieldId": f, "key": f, "name": f, "required": *f == "summary", "schema": {"type": "string", "system": f}}))
         .collect();
     for (id, kind) in &project.screen_fields {
-        fields.push(match kind {
-            FieldKind::Number => json!({"fieldId": id, "name": id, "required": false,
-                "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"}}),
-            FieldKind::Select(options) => json!({"fieldId": id, "name": id, "required": false,
-                "schema": {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select"},
-                "allowedValues": options.iter().enumerate().map(|(i, o)| json!({"id": (20_000 + i).to_string(), "value": o})).collect::<Vec<_>>()}),
-        });
+        fields.push(screen::describe(project, id, kind));
     }
-    let total = fields.len();
-    match s.config.flavor {
-        Flavor::Cloud => axum::Json(json!({"fields": fields, "maxResults": 50, "startAt": 0, "total": total})).into_response(),
-        Flavor::Server => axum::Json(json!({"values": fields, "maxResults": 50, "startAt": 0, "total": total, "isLast": true})).into_response(),
-    }
+    axum::Json(screen::page(s.config.flavor, "fields", fields, start, max)).into_response()
 }
 
 /// `issue/{key}[?fields=a,b]`: every field this fake keeps, or those asked for.

@@ -2,11 +2,11 @@
 
 use crate::adf;
 use crate::clock::jira_now;
-use crate::config::FieldKind;
 use crate::errors::{jira_error, no_such_issue};
 use crate::flavor::Flavor;
 use crate::issue::Issue;
 use crate::lookup::{self, issue_mut};
+use crate::screen;
 use crate::state::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -209,26 +209,19 @@ pub(crate) fn create_issue(
             None => {
                 errors.insert(name.clone(), cannot_set(name));
             }
-            Some(FieldKind::Number) => {
-                if !value.is_number() {
-                    errors.insert(name.clone(), "Operation value must be a number".into());
+            Some(kind) => {
+                if let Some(e) = screen::refusal(kind, value, api, s.config.flavor) {
+                    errors.insert(name.clone(), e);
                 }
             }
-            Some(FieldKind::Select(options)) => {
-                let chosen = value.get("value").and_then(Value::as_str);
-                match chosen {
-                    Some(o) if options.iter().any(|x| x == o) => {}
-                    Some(o) => {
-                        errors.insert(name.clone(), format!("Option value '{o}' is not valid"));
-                    }
-                    None => {
-                        errors.insert(
-                            name.clone(),
-                            "Specify a valid 'id' or 'name' for the option".into(),
-                        );
-                    }
-                }
-            }
+        }
+    }
+    for id in &project.required_fields {
+        if !fields.contains_key(id) {
+            errors.insert(
+                id.clone(),
+                format!("{} is required.", screen::name_of(&project, id)),
+            );
         }
     }
     let mut links = Vec::new();
