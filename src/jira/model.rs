@@ -261,8 +261,10 @@ struct WireAllowed {
 
 #[derive(Deserialize)]
 struct WireField {
-    #[serde(rename = "fieldId", alias = "key")]
-    id: String,
+    /// Cloud and Server/DC answer both `fieldId` and `key` (older ones `key` alone).
+    #[serde(rename = "fieldId")]
+    field_id: Option<String>,
+    key: Option<String>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -318,7 +320,7 @@ pub fn parse_create_fields(v: &Value) -> Option<Page<FieldMeta>> {
     page(v, "fields", |f| {
         let f = WireField::deserialize(f).ok()?;
         Some(FieldMeta {
-            id: f.id,
+            id: f.field_id.or(f.key)?,
             name: f.name,
             required: f.required,
             has_default: f.has_default,
@@ -352,10 +354,10 @@ mod tests {
         );
         assert!(p.more);
         let server = json!({"isLast": true, "values": [
-            {"fieldId": "customfield_1", "name": "Team", "required": true,
+            {"fieldId": "customfield_1", "key": "customfield_1", "name": "Team", "required": true,
              "schema": {"type": "option", "custom": "x:select"},
              "allowedValues": [{"id": "1", "value": "Red"}, {"id": "2", "value": "Blue"}]},
-            {"fieldId": "components", "name": "Component/s",
+            {"key": "components", "name": "Component/s",
              "schema": {"type": "array", "items": "component", "system": "components"},
              "allowedValues": [{"id": "3", "name": "SOC"}]}]});
         let p = parse_create_fields(&server).unwrap();

@@ -18,6 +18,8 @@ mod creation;
 mod destination_check;
 /// The fake Jira itself rejects what Jira rejects, with Jira's messages.
 mod fake_jira;
+/// Any Jira field (`destination.fields`), converted to its type, on Cloud and Server/DC.
+mod fields;
 /// Scoped API tokens and service-account OAuth through the Atlassian gateway.
 mod gateway;
 /// The idempotency ledger: containers sharing a DynamoDB table (moto); its failure modes.
