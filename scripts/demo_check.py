@@ -99,6 +99,17 @@ def main():
     if "same_as" in want and answer.get("issue_key") != SEEN.get(want["same_as"]):
         print(f"  expected the issue of {want['same_as']}: {SEEN.get(want['same_as'])}", file=sys.stderr)
         return 1
+    if "fields" in want:
+        # The fields the issue carries, as the stand-in stored them (converted to each
+        # field's type); a note in the answer would mean one was left out.
+        base = cloud if answer["issue_url"].startswith(cloud) else server
+        stored = issues(base)[answer["issue_key"]]["fields"]
+        for f in want["fields"]:
+            print(f"    {f}: {json.dumps(stored.get(f))}")
+        missing = [f for f in want["fields"] if stored.get(f) is None]
+        if missing or answer.get("notes"):
+            print(f"  expected the fields {missing} set, and no notes: {answer.get('notes')}", file=sys.stderr)
+            return 1
     if "jira_requests" in want:
         got = last_delivery_requests(log)
         print(f"  Jira requests for this delivery: {got}")
