@@ -250,6 +250,17 @@ impl DynamoLedger {
 
     pub async fn renew(&self, holder: &mut Holder, lease: Duration) -> Result<(), LedgerError> {
         let lease_until = (self.clock)() + lease.as_millis() as u64;
+        if self.set_lease(holder, lease_until).await? {
+            holder.lease_until = lease_until;
+            Ok(())
+        } else {
+            Err(LedgerError::Lost)
+        }
+    }
+
+    /// Moves the lease's end while `holder` holds the claim and no issue is recorded;
+    /// `Ok(false)` when it does not.
+    async fn set_lease(&self, holder: &Holder, lease_until: u64) -> Result<bool, LedgerError> {
         let result = self
             .update(&holder.id)
             .await
@@ -260,12 +271,7 @@ impl DynamoLedger {
             .expression_attribute_values(":me", s(&holder.token))
             .send()
             .await;
-        if outcome(result, |e| e.is_conditional_check_failed_exception())? {
-            holder.lease_until = lease_until;
-            Ok(())
-        } else {
-            Err(LedgerError::Lost)
-        }
+        outcome(result, |e| e.is_conditional_check_failed_exception())
     }
 
     /// Records the run's issue while this delivery holds the claim and none is recorded.
@@ -301,18 +307,8 @@ impl DynamoLedger {
 
     /// The lease ends now (see `Ledger::park`), while this delivery still holds it.
     pub async fn park(&self, holder: &Holder) -> Result<(), LedgerError> {
-        let now = (self.clock)();
-        let result = self
-            .update(&holder.id)
-            .await
-            .update_expression("SET #l = :l")
-            .condition_expression("#h = :me AND attribute_not_exists(#k)")
-            .set_expression_attribute_names(Some(names(&["#l", "#h", "#k"])))
-            .expression_attribute_values(":l", n(now))
-            .expression_attribute_values(":me", s(&holder.token))
-            .send()
-            .await;
-        outcome(result, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+        // A claim lost meanwhile is left alone.
+        self.set_lease(holder, (self.clock)()).await.map(|_| ())
     }
 
     /// A detection's entry: `detection|<site>|<project>|<detection id>`, apart from the
