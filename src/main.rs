@@ -43,10 +43,8 @@ async fn main() -> Result<(), Error> {
             .await
     });
     let sdk = aws.clone();
-    let sqs_sdk = aws.clone();
-    let queue = detection_jira::queue::Sqs::deferred(Deferred::spawn(async move {
-        aws_sdk_sqs::Client::new(&sqs_sdk.get().await)
-    }));
+    // Built on first use only: most containers never hold a message.
+    let queue = detection_jira::queue::Sqs::lazy(aws.clone());
     let secrets = SecretsManager::deferred(Deferred::spawn(async move {
         aws_sdk_secretsmanager::Client::new(&sdk.get().await)
     }));

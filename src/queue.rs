@@ -26,16 +26,39 @@ pub trait Queue: Send + Sync {
 }
 
 /// SQS through the AWS SDK (`AWS_ENDPOINT_URL_SQS` overrides its endpoint).
-pub struct Sqs(Deferred<aws_sdk_sqs::Client>);
+pub struct Sqs {
+    config: Option<Deferred<aws_config::SdkConfig>>,
+    client: tokio::sync::OnceCell<aws_sdk_sqs::Client>,
+}
 
 impl Sqs {
     pub fn new(client: aws_sdk_sqs::Client) -> Sqs {
-        Sqs(Deferred::ready(client))
+        Sqs {
+            config: None,
+            client: tokio::sync::OnceCell::new_with(Some(client)),
+        }
     }
 
-    /// With a client still being built (in `main`, while the runtime starts).
-    pub fn deferred(client: Deferred<aws_sdk_sqs::Client>) -> Sqs {
-        Sqs(client)
+    /// A client made from `config` the first time a message is held (most containers
+    /// never hold one, so the cold start does not pay for it).
+    pub fn lazy(config: Deferred<aws_config::SdkConfig>) -> Sqs {
+        Sqs {
+            config: Some(config),
+            client: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> Option<&aws_sdk_sqs::Client> {
+        let config = self.config.as_ref();
+        self.client
+            .get_or_try_init(|| async {
+                match config {
+                    Some(c) => Ok(aws_sdk_sqs::Client::new(&c.get().await)),
+                    None => Err(()),
+                }
+            })
+            .await
+            .ok()
     }
 }
 
@@ -48,9 +71,10 @@ impl Queue for Sqs {
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             use aws_sdk_sqs::error::ProvideErrorMetadata;
-            self.0
-                .get()
-                .await
+            let Some(client) = self.client().await else {
+                return Err("no SQS client".to_string());
+            };
+            client
                 .change_message_visibility()
                 .queue_url(queue_url)
                 .receipt_handle(receipt_handle)
