@@ -76,6 +76,9 @@ impl Plan<'_> {
         }
         self.create()
     }
+
+    /// The create request, once the fields are converted (the first create reads the
+    /// create screen).
     pub(super) fn create(&mut self) -> Next {
         if !self.fields_ready {
             return self.send(Step::FieldMeta);
@@ -89,10 +92,12 @@ impl Plan<'_> {
     }
 
     /// A create that failed. A 400 that names only optional fields: create once more
-    /// without them, the description saying what was dropped and why. A 5xx may hide a
-    /// create that happened (a post-function failing after it, a gateway): wait for the
-    /// search index, search, and create again only if nothing is there (three times at
-    /// most). No answer at all: the claim stays and a later delivery searches.
+    /// without them, the description saying what was dropped and why. An ambiguous one (a
+    /// 5xx, no answer, an unreadable answer) may hide a create that happened: wait until a
+    /// search can be trusted to show it (Cloud: the index allowance; Server/DC: a short
+    /// wait, or the request's timeout after no answer), search, and create again only if
+    /// nothing is there (three times at most). Without time for the wait, the claim is
+    /// parked and the message held until then.
     pub(super) fn on_create_refused(&mut self, body: String, e: JiraError) -> Next {
         let step = Step::Create { body };
         if is_ambiguous(&e) {
