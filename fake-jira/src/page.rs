@@ -165,11 +165,26 @@ fn issue_html(i: &Issue) -> String {
     } else {
         " <small>(seeded by the stand-in)</small>"
     };
+    // Every other field the create set: custom fields, components, due date, assignee, ...
+    const SHOWN_APART: [&str; 12] = [
+        "summary",
+        "description",
+        "project",
+        "issuetype",
+        "priority",
+        "labels",
+        "parent",
+        "issuelinks",
+        "status",
+        "resolution",
+        "created",
+        "updated",
+    ];
     let custom: Vec<String> = f
         .as_object()
         .map(|o| {
             o.iter()
-                .filter(|(k, _)| k.starts_with("customfield_"))
+                .filter(|(k, _)| !SHOWN_APART.contains(&k.as_str()) && *k != "resolutiondate")
                 .map(|(k, v)| format!("{}: {}", esc(k), esc(&v.to_string())))
                 .collect()
         })
@@ -191,7 +206,7 @@ fn issue_html(i: &Issue) -> String {
         })
         .collect();
     format!(
-        "<section><h2><a href=\"/browse/{key}\">{key}</a> &middot; {summary}{seeded}</h2><p><b>Status:</b> {category} ({status}) &middot; <b>Resolution:</b> {resolution} &middot; <b>Created:</b> {created} &middot; <b>Updated:</b> {updated} &middot; <b>Priority:</b> {priority} &middot; <b>Type:</b> {kind} &middot; <b>Parent:</b> {parent} &middot; <b>Links:</b> {links} &middot; <b>Labels:</b> {labels} &middot; <b>Custom fields:</b> {custom}</p><div class=\"desc\">{desc}</div><p><b>Comments:</b> {n}</p>{comments}</section>",
+        "<section><h2><a href=\"/browse/{key}\">{key}</a> &middot; {summary}{seeded}</h2><p><b>Status:</b> {category} ({status}) &middot; <b>Resolution:</b> {resolution} &middot; <b>Created:</b> {created} &middot; <b>Updated:</b> {updated} &middot; <b>Priority:</b> {priority} &middot; <b>Type:</b> {kind} &middot; <b>Parent:</b> {parent} &middot; <b>Links:</b> {links} &middot; <b>Labels:</b> {labels} &middot; <b>Fields:</b> {custom}</p><div class=\"desc\">{desc}</div><p><b>Comments:</b> {n}</p>{comments}</section>",
         key = esc(&i.key),
         summary = esc(&text("/summary")),
         category = esc(&i.status_category),
