@@ -68,7 +68,10 @@ impl<J: JiraApi, S: SecretSource> Deliverer<J, S> {
             type_id.is_none()
         })
         .await?;
-        let Some(type_id) = type_id else {
+        // The id goes into the next path: Jira's ids are digits, and nothing else is used.
+        let Some(type_id) =
+            type_id.filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        else {
             return Ok(Arc::new(Vec::new()));
         };
         let mut fields = Vec::new();
