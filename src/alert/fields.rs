@@ -10,16 +10,34 @@ use serde_json::{Map, Number, Value};
 /// Entries accepted at most.
 pub const MAX_FIELDS: usize = 30;
 
-/// Fields with destination fields of their own.
-const OWN_FIELDS: [(&str, &str); 7] = [
-    ("summary", "summary_template"),
-    ("description", "description_template"),
-    ("project", "project_key"),
-    ("issuetype", "issue_type"),
-    ("labels", "labels"),
-    ("priority", "priority or priority_map"),
-    ("parent", "parent_key"),
+/// Fields the function sets itself, and how they are set instead.
+pub const OWN_FIELDS: [(&str, &str); 7] = [
+    (
+        "summary",
+        "leave it out: the function writes the summary from the detection",
+    ),
+    (
+        "description",
+        "leave it out: the function writes the description from the detection",
+    ),
+    ("project", "set destination.project_key instead"),
+    ("issuetype", "set destination.issue_type instead"),
+    ("labels", "set destination.labels instead"),
+    (
+        "priority",
+        "set destination.priority or priority_map instead",
+    ),
+    ("parent", "set destination.parent_key instead"),
 ];
+
+/// How a field the function sets itself is set instead, if `id` is one.
+pub fn own_field(id: &str) -> Option<&'static str> {
+    let id = id.trim().to_lowercase();
+    OWN_FIELDS
+        .iter()
+        .find(|(f, _)| *f == id)
+        .map(|(_, how)| *how)
+}
 
 /// One scalar of a value: what a template or a list item can be.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,12 +87,11 @@ const FIX: &str = "give each field a string, a number, a boolean, an array of th
 
 fn entry(key: String, value: Value) -> Result<FieldEntry, Problem> {
     let field = key_path("destination.fields", &key);
-    let lower = key.trim().to_lowercase();
-    if let Some((_, own)) = OWN_FIELDS.iter().find(|(f, _)| *f == lower) {
+    if let Some(how) = own_field(&key) {
         return Err(Problem::new(
             field,
-            format!("{} has a destination field of its own", quote(&key)),
-            format!("set destination.{own} instead"),
+            format!("{} is a field the function sets itself", quote(&key)),
+            how,
         ));
     }
     if key.trim().is_empty() {
@@ -195,7 +212,8 @@ mod tests {
                 "destination.fields.y"
             ]
         );
-        assert!(e[0].fix.contains("summary_template"), "{e:?}");
+        assert!(e[0].fix.contains("writes the summary"), "{e:?}");
+        assert!(e[1].fix.contains("destination.labels"), "{e:?}");
         assert!(read(json!(["a"])).unwrap_err()[0]
             .problem
             .contains("an object"));

@@ -18,7 +18,7 @@ mod wire;
 mod tests;
 
 pub use error::{AlertError, Problem};
-pub use fields::{FieldEntry, FieldValue, Scalar};
+pub use fields::{own_field, FieldEntry, FieldValue, Scalar};
 
 /// Building alert parts in other modules' tests.
 #[cfg(test)]

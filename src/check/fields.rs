@@ -74,6 +74,10 @@ fn problems(dest: &Destination, meta: &[FieldMeta], target: Target) -> Vec<Strin
     for entry in &dest.fields {
         let field = format!("destination.fields.{}", quote(&entry.key));
         match find(&entry.key, meta) {
+            Lookup::Found(m) if crate::alert::own_field(&m.id).is_some() => out.push(format!(
+                "{field}: {} is a field the function sets itself",
+                m.id
+            )),
             Lookup::Found(m) => {
                 set.push(&m.id);
                 if let Err(why) = convert(m, &entry.value, target) {

@@ -2,6 +2,7 @@
 //! Jira rejected left out once; an ambiguous one searched for before any other create).
 
 use super::{Next, Plan, CREATED_ANYWAY_WAIT};
+use crate::alert::own_field;
 use crate::deliver::step::{Step, StepError};
 use crate::failure::quote;
 use crate::failure::Failure;
@@ -39,6 +40,13 @@ impl Plan<'_> {
         let mut left_out = Vec::new();
         for entry in &dest.fields {
             let converted = match find(&entry.key, meta) {
+                // Named by its name ("Issue Type"): still the function's own.
+                Lookup::Found(m) if own_field(&m.id).is_some() => Err(format!(
+                    "{} is {}, a field the function sets itself ({})",
+                    quote(&entry.key),
+                    m.id,
+                    own_field(&m.id).unwrap_or_default()
+                )),
                 Lookup::Found(m) => convert(m, &entry.value, target).map(|v| (m.id.clone(), v)),
                 Lookup::Unknown => Err(format!(
                     "{} is not a field of the create screen of {} {}",

@@ -278,3 +278,28 @@ fn a_field_name_two_fields_share_refuses_the_alert() {
     assert_eq!(f.class, FailureClass::BadInput);
     assert!(f.message.contains("customfield_1, customfield_2"), "{f}");
 }
+
+#[test]
+fn a_field_the_function_sets_is_left_out_also_when_named_by_its_name() {
+    let mut a = alert(false);
+    a.destination.fields = crate::alert::tests_support::fields(json!({"Issue Type": "Bug"}));
+    let mut plan = Plan::new(&a, true, NOW);
+    sent(plan.start());
+    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
+    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    let meta = std::sync::Arc::new(vec![FieldMeta {
+        id: "issuetype".into(),
+        name: "Issue Type".into(),
+        kind: "issuetype".into(),
+        ..FieldMeta::default()
+    }]);
+    let body = body_of(&sent(plan.on_reply(Ok(Reply::Fields(meta)))));
+    assert_eq!(body["fields"]["issuetype"], json!({"name": "Task"}));
+    assert!(
+        body.to_string().matches("\"issuetype\"").count() == 1,
+        "{body}"
+    );
+    assert!(body["fields"]["description"]
+        .to_string()
+        .contains("a field the function sets itself"));
+}
