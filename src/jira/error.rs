@@ -95,18 +95,20 @@ impl JiraError {
 }
 
 fn rejection_fix(fields: &BTreeMap<String, String>) -> String {
-    let fixes: Vec<&str> = fields
+    let fixes: Vec<String> = fields
         .keys()
         .map(|field| match field.as_str() {
-            "project" => "Verify project key is correct (destination.project_key)",
-            "issuetype" => "Check issue type exists in project (destination.issue_type)",
-            "priority" => "Check the priority exists in the project's priority scheme (destination.priority / priority_map)",
-            "summary" | "description" => "Report it: the function keeps summary and description within Jira's limits",
-            "labels" => "Remove whitespace from destination.labels",
-            _ => "Verify required fields: a field the project requires may be missing from the create screen",
+            "project" => "Verify project key is correct (destination.project_key)".into(),
+            "issuetype" => "Check issue type exists in project (destination.issue_type)".into(),
+            "priority" => "Check the priority exists in the project's priority scheme (destination.priority / priority_map)".into(),
+            "summary" | "description" => "Report it: the function keeps summary and description within Jira's limits".into(),
+            "labels" => "Remove whitespace from destination.labels".into(),
+            other => format!(
+                "Verify required fields: give {other} a value in destination.fields (by its id or name), or make it optional on the issue type's create screen"
+            ),
         })
         .collect();
-    let mut unique: Vec<&str> = Vec::new();
+    let mut unique: Vec<String> = Vec::new();
     for f in fixes {
         if !unique.contains(&f) {
             unique.push(f);
@@ -151,6 +153,9 @@ mod tests {
         assert!(!rejected("project").fix().contains("issue type"));
         assert!(rejected("issuetype").fix().contains("issue type exists"));
         assert!(rejected("customfield_1").fix().contains("required fields"));
+        assert!(rejected("customfield_1")
+            .fix()
+            .contains("give customfield_1 a value in destination.fields"));
         let f: Failure = rejected("priority").into();
         assert_eq!(f.class, FailureClass::Rejected);
         assert!(f.fix.contains("priority scheme"));

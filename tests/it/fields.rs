@@ -225,3 +225,26 @@ async fn the_preflight_names_each_field_that_will_not_fit_and_a_required_one() {
         "a fitting value is fine: {detail}"
     );
 }
+
+#[tokio::test]
+async fn a_required_field_nothing_sets_fails_with_jiras_message_and_the_fix() {
+    let jira = fake(Flavor::Cloud).await;
+    jira.configure(|c| c.projects[0].required_fields = vec!["customfield_10067".into()]);
+    let app = app(&jira);
+    let e = invoke(&app, alert(&jira.base_url)).await.unwrap_err();
+    assert_eq!(e.class.as_str(), "rejected", "{e}");
+    assert!(e.message.contains("Runbook is required."), "{e}");
+    assert!(
+        e.fix
+            .contains("give customfield_10067 a value in destination.fields"),
+        "{e}"
+    );
+    // Given one, the issue is made.
+    let ok = invoke(
+        &app,
+        with_fields(&jira, json!({"Runbook": "https://runbooks.example/x"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok["status"], "created");
+}
