@@ -71,17 +71,13 @@ fn a_create_answered_5xx_is_searched_for_before_another_create() {
     let a = alert(false);
     // Cloud: the search is trusted once the index allowance has passed.
     let mut plan = Plan::new(&a, true, NOW).allowing(Duration::from_secs(45));
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     assert_eq!(
         sent(plan.on_reply(Err(server_error()))),
         Step::Wait(Duration::from_secs(45))
     );
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2.into()))));
+    started_on(&mut plan, ApiFlavor::V2);
     // Server/DC indexes with the create: a short wait for a create still under way.
     assert_eq!(
         sent(plan.on_reply(Err(server_error()))),
@@ -113,9 +109,7 @@ fn a_create_answered_5xx_is_searched_for_before_another_create() {
 fn a_create_that_keeps_failing_keeps_the_claim() {
     let a = alert(false);
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2.into()))));
+    started_on(&mut plan, ApiFlavor::V2);
     for round in 0..3u32 {
         let wait = sent(plan.on_reply(Err(server_error())));
         assert_eq!(wait, Step::Wait(CREATED_ANYWAY_WAIT * (1 << round)));
@@ -134,9 +128,7 @@ fn a_create_that_keeps_failing_keeps_the_claim() {
 fn an_unreadable_create_answer_keeps_the_claim() {
     let a = alert(false);
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     // Jira may have made it: searched for after the allowance before anything else.
     let wait = sent(plan.on_reply(Err(StepError::Jira(JiraError::BadResponse {
         detail: "HTTP 201 with a body that is not JSON".into(),
@@ -156,9 +148,7 @@ fn an_unreadable_create_answer_keeps_the_claim() {
 fn a_key_recorded_first_by_another_delivery_is_the_answer() {
     let a = alert(false);
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     let record = sent(plan.on_reply(Ok(Reply::Created(created("SEC-6")))));
     assert_eq!(
         record,
@@ -195,9 +185,7 @@ fn the_wait_before_trusting_a_search_goes_by_the_site_not_the_api_version() {
     );
     // Server/DC without an answer: the create may run on for the request's timeout.
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V2.into()))));
+    started_on(&mut plan, ApiFlavor::V2);
     assert_eq!(
         sent(plan.on_reply(Err(ambiguous()))),
         Step::Wait(a.destination.timeout + CREATED_ANYWAY_WAIT)
@@ -263,9 +251,7 @@ fn a_field_name_two_fields_share_refuses_the_alert() {
     let mut a = alert(false);
     a.destination.fields = crate::alert::tests_support::fields(json!({"Team": "Red"}));
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     let team = |id: &str| FieldMeta {
         id: id.into(),
         name: "Team".into(),
@@ -284,9 +270,7 @@ fn a_field_the_function_sets_is_left_out_also_when_named_by_its_name() {
     let mut a = alert(false);
     a.destination.fields = crate::alert::tests_support::fields(json!({"Issue Type": "Bug"}));
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     let meta = std::sync::Arc::new(vec![FieldMeta {
         id: "issuetype".into(),
         name: "Issue Type".into(),

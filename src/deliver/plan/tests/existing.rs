@@ -173,9 +173,7 @@ fn a_detection_id_is_a_label_value_whatever_it_holds() {
 fn a_label_edit_that_may_have_landed_parks_the_claim() {
     let a = alert(true);
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     let mark = sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
     assert!(matches!(mark, Step::EditLabels { .. }));
     // The fingerprint and state may be on the issue now: a fresh claim by the redelivery
@@ -185,9 +183,7 @@ fn a_label_edit_that_may_have_landed_parks_the_claim() {
     assert_eq!(f.retry_after, Some(Duration::from_secs(60)));
     // A refusal changed nothing: released.
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     sent(plan.on_reply(Ok(Reply::Found(vec![found("SEC-3")]))));
     let next = plan.on_reply(Err(StepError::Jira(JiraError::Forbidden {
         detail: "no".into(),

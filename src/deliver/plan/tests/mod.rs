@@ -210,9 +210,7 @@ fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_iss
     assert!(f.message.starts_with("claiming the run"), "{f}");
 
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     let record = sent(plan.on_reply(Ok(Reply::Created(created("SEC-5")))));
     assert_eq!(
         record,
@@ -230,9 +228,7 @@ fn ledger_trouble_fails_before_jira_and_bookkeeping_trouble_does_not_undo_an_iss
 fn a_lost_claim_stops_the_create() {
     let a = alert(false);
     let mut plan = Plan::new(&a, true, NOW);
-    sent(plan.start());
-    sent(plan.on_reply(Ok(Reply::Claimed(Claim::Fresh(holder())))));
-    sent(plan.on_reply(Ok(Reply::Connected(ApiFlavor::V3.into()))));
+    started_on(&mut plan, ApiFlavor::V3);
     let lost = plan.on_reply(Err(StepError::Ledger(LedgerError::Lost)));
     let f = failed(booked(&mut plan, lost, Step::Release));
     assert_eq!(f.class, FailureClass::InProgress);
